@@ -1,0 +1,1 @@
+"""Sans-I/O OCPP-J 1.6 wire layer: frames, CALLERROR codes, schema checks, time stamps."""

@@ -1,0 +1,164 @@
+"""OCPP-J 1.6 RPC frames (OCPP-J 1.6 §4): parse and encode without I/O.
+
+Every parsed frame keeps the exact text it came from (``raw``): traces and reports show what was on the
+wire, typed views are derived from it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+MAX_UNIQUE_ID_LENGTH = 36  # OCPP-J 1.6 §4.1.4
+
+
+class MessageType(enum.IntEnum):
+    CALL = 2
+    CALLRESULT = 3
+    CALLERROR = 4
+
+
+class ErrorCode(str, enum.Enum):
+    """CALLERROR codes of OCPP-J 1.6 §4.2.3 (1.6 spelling: FormationViolation, OccurenceConstraintViolation)."""
+
+    NOT_IMPLEMENTED = "NotImplemented"
+    NOT_SUPPORTED = "NotSupported"
+    INTERNAL_ERROR = "InternalError"
+    PROTOCOL_ERROR = "ProtocolError"
+    SECURITY_ERROR = "SecurityError"
+    FORMATION_VIOLATION = "FormationViolation"
+    PROPERTY_CONSTRAINT_VIOLATION = "PropertyConstraintViolation"
+    OCCURENCE_CONSTRAINT_VIOLATION = "OccurenceConstraintViolation"
+    TYPE_CONSTRAINT_VIOLATION = "TypeConstraintViolation"
+    GENERIC_ERROR = "GenericError"
+
+
+ERROR_CODES = frozenset(code.value for code in ErrorCode)
+
+
+@dataclass(frozen=True)
+class Call:
+    unique_id: str
+    action: str
+    payload: dict[str, Any]
+    raw: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    unique_id: str
+    payload: dict[str, Any]
+    raw: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class CallError:
+    unique_id: str
+    error_code: str
+    error_description: str
+    error_details: dict[str, Any]
+    raw: str = field(default="", compare=False)
+
+
+Frame: TypeAlias = Call | CallResult | CallError
+
+
+class FrameError(ValueError):
+    """A text that is not a valid OCPP-J frame.
+
+    ``error_code`` is the CALLERROR code a receiver answers with (OCPP-J 1.6 §4.2.3); ``unique_id`` is the
+    message id when it could be read, so the error can be sent back for the right CALL.
+    """
+
+    def __init__(self, message: str, *, error_code: ErrorCode, unique_id: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.unique_id = unique_id
+
+
+def parse_frame(text: str) -> Frame:
+    """Parse one websocket text message into a frame, or raise :class:`FrameError`."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise FrameError(f"not JSON: {exc}", error_code=ErrorCode.FORMATION_VIOLATION) from None
+    if not isinstance(data, list) or not data:
+        raise FrameError("a frame must be a non-empty JSON array", error_code=ErrorCode.FORMATION_VIOLATION)
+    unique_id = data[1] if len(data) > 1 and isinstance(data[1], str) else None
+    kind = data[0]
+    if isinstance(kind, bool) or kind not in (2, 3, 4):
+        raise FrameError(
+            f"unknown MessageTypeId {kind!r}", error_code=ErrorCode.FORMATION_VIOLATION, unique_id=unique_id
+        )
+    if unique_id is None:
+        raise FrameError("UniqueId must be a string", error_code=ErrorCode.FORMATION_VIOLATION)
+    if len(unique_id) > MAX_UNIQUE_ID_LENGTH:
+        raise FrameError(
+            f"UniqueId is longer than {MAX_UNIQUE_ID_LENGTH} characters",
+            error_code=ErrorCode.FORMATION_VIOLATION,
+            unique_id=unique_id,
+        )
+    if kind == MessageType.CALL:
+        if len(data) != 4 or not isinstance(data[2], str):
+            raise FrameError(
+                "a CALL is [2, UniqueId, Action, Payload]",
+                error_code=ErrorCode.FORMATION_VIOLATION,
+                unique_id=unique_id,
+            )
+        if not isinstance(data[3], dict):
+            raise FrameError(
+                "a CALL payload must be a JSON object",
+                error_code=ErrorCode.FORMATION_VIOLATION,
+                unique_id=unique_id,
+            )
+        return Call(unique_id, data[2], data[3], raw=text)
+    if kind == MessageType.CALLRESULT:
+        if len(data) != 3 or not isinstance(data[2], dict):
+            raise FrameError(
+                "a CALLRESULT is [3, UniqueId, Payload] with an object payload",
+                error_code=ErrorCode.FORMATION_VIOLATION,
+                unique_id=unique_id,
+            )
+        return CallResult(unique_id, data[2], raw=text)
+    if (
+        len(data) != 5
+        or not isinstance(data[2], str)
+        or not isinstance(data[3], str)
+        or not isinstance(data[4], dict)
+    ):
+        raise FrameError(
+            "a CALLERROR is [4, UniqueId, errorCode, errorDescription (string), errorDetails (object)]",
+            error_code=ErrorCode.FORMATION_VIOLATION,
+            unique_id=unique_id,
+        )
+    return CallError(unique_id, data[2], data[3], data[4], raw=text)
+
+
+def _dump(data: list[Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_call(unique_id: str, action: str, payload: dict[str, Any]) -> Call:
+    return Call(unique_id, action, payload, raw=_dump([2, unique_id, action, payload]))
+
+
+def encode_result(unique_id: str, payload: dict[str, Any]) -> CallResult:
+    return CallResult(unique_id, payload, raw=_dump([3, unique_id, payload]))
+
+
+def encode_error(
+    unique_id: str,
+    error_code: str,
+    error_description: str = "",
+    error_details: dict[str, Any] | None = None,
+) -> CallError:
+    details = {} if error_details is None else error_details
+    return CallError(
+        unique_id,
+        error_code,
+        error_description,
+        details,
+        raw=_dump([4, unique_id, error_code, error_description, details]),
+    )

@@ -1,0 +1,75 @@
+"""What a run produces: per-scenario results with verdicts, wire records and latency samples.
+
+Reporters only read these; the engine and runner only write them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+class Verdict(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"  # the CSMS broke a rule
+    ERROR = "ERROR"  # the harness or the environment broke
+    NOT_APPLICABLE = "NOT_APPLICABLE"  # the target does not claim the profile
+    PARTIAL = "PARTIAL"  # a check could not be made
+
+
+@dataclass(frozen=True)
+class WireRecord:
+    """One websocket text frame: ``>`` sent by the simulated station, ``<`` received from the CSMS.
+
+    ``at`` is POSIX seconds; ``text`` is exactly what was on the wire. Connection events (open, close, refused)
+    have ``direction`` ``"*"`` and a human-readable ``text``.
+    """
+
+    direction: Literal[">", "<", "*"]
+    at: float
+    text: str
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    """CSMS response time for one station CALL: send of the CALL to receipt of its CALLRESULT/CALLERROR."""
+
+    action: str
+    latency_s: float
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    id: str  # e.g. "TC_023_3_CSMS[iso15693]"
+    scenario_id: str  # e.g. "TC_023_3_CSMS"
+    title: str
+    profile: str
+    path: str
+    verdict: Verdict
+    duration_s: float
+    message: str | None = None
+    failed_step: str | None = None  # "step 4 exchange Authorize (scenarios/core/TC_003_CSMS.yaml:12:5)"
+    reference: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    last_frames: tuple[WireRecord, ...] = ()
+    trace_path: str | None = None
+    warnings: tuple[str, ...] = ()
+    latencies: tuple[LatencySample, ...] = ()
+    additional_question: str | None = None
+    reproduce: str | None = None  # the command that re-runs only this case
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    started_at: float
+    finished_at: float
+    target: dict[str, Any]  # the settings used, secrets masked
+    results: tuple[ScenarioResult, ...]
+    environment: dict[str, str] = field(default_factory=dict)  # versions, machine
+
+    @property
+    def ok(self) -> bool:
+        return all(r.verdict not in (Verdict.FAIL, Verdict.ERROR) for r in self.results)

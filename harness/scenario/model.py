@@ -1,0 +1,166 @@
+"""Frozen model of a scenario file (format v1). The loader builds it; the engine only reads it.
+
+Patterns (``expect``, ``match``, ``request``) are plain JSON-like values: literals match literals, and a mapping
+whose only keys are among ``schema`` / ``absent`` / ``optional`` is a constraint (see :mod:`matchers`).
+Strings may hold ``${name}`` references, resolved when the step runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+PROFILES = (
+    "Core",
+    "FirmwareManagement",
+    "LocalAuthListManagement",
+    "SmartCharging",
+    "RemoteTrigger",
+    "Reservation",
+    "Security",
+)
+
+ACTS = (
+    "plug",
+    "unplug",
+    "present_token",
+    "fault",
+    "clear_fault",
+    "power_cycle",
+    "go_offline",
+    "go_online",
+)
+
+CONFIGURE_OPERATIONS = ("boot_answer",)
+
+PARAMETERS = ("token_type",)
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """Common part of every step. ``origin`` names the reusable state a step came from (``use: booted``)."""
+
+    location: Location
+    description: str | None = None
+    ref: str | None = None
+    origin: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return _KIND_BY_CLASS[type(self)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Send(Step):
+    """The station sends ``action`` now; the payload is the station model's default updated with ``payload``."""
+
+    action: str
+    payload: Mapping[str, Any] | None = None
+    expect: Any = None
+    expect_error: str | None = None  # a CALLERROR code, or "any"
+    capture: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exchange(Step):
+    """The station's next ``action`` CALL that the simulator sent on its own (after an act, a CSMS call or a
+    timer) and whose request matches ``request``; the CSMS answer must match ``expect``."""
+
+    action: str
+    request: Any = None
+    expect: Any = None
+    expect_error: str | None = None
+    capture: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectCall(Step):
+    """The CSMS must send ``action``; its request must match ``match``. The station answers ``reply`` (or the
+    CALLERROR ``reply_error``) instead of what the simulator would answer."""
+
+    action: str
+    match: Any = None
+    reply: Mapping[str, Any] | None = None
+    reply_error: str | None = None
+    capture: Mapping[str, str] = field(default_factory=dict)
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trigger(Step):
+    """Ask the driver to make the CSMS send ``action`` with ``payload`` (does not wait for the CALL)."""
+
+    action: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Configure(Step):
+    """Ask the driver to change CSMS settings that are not OCPP messages (e.g. the BootNotification answer)."""
+
+    operation: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Act(Step):
+    """A physical event at the station. ``connector``/``token`` may be ``${...}`` references."""
+
+    act: str
+    connector: int | str | None = None
+    token: str | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Wait(Step):
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectNoCall(Step):
+    """Nothing (or no ``action``) is sent by ``source`` for ``for_s`` seconds."""
+
+    action: str | None
+    for_s: float
+    source: Literal["csms", "station"] = "csms"
+
+
+_KIND_BY_CLASS: dict[type[Step], str] = {
+    Send: "send",
+    Exchange: "exchange",
+    ExpectCall: "expect_call",
+    Trigger: "trigger",
+    Configure: "configure",
+    Act: "act",
+    Wait: "wait",
+    ExpectNoCall: "expect_no_call",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    id: str
+    title: str
+    profile: str
+    path: str
+    steps: tuple[Step, ...]
+    references: tuple[str, ...] = ()
+    description: str | None = None
+    station: str = "default"
+    additional_question: str | None = None
+    parametrize: tuple[str, ...] = ()
+    timeout_s: float | None = None
