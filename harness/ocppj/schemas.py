@@ -23,10 +23,11 @@ _RFC3339 = re.compile(
     r"([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$"
 )
 
-_FORMATS = jsonschema.FormatChecker(formats=())
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
 
 
-@_FORMATS.checks("date-time")
+
+@FORMAT_CHECKER.checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_RFC3339.match(value))
 
@@ -51,7 +52,7 @@ def actions() -> frozenset[str]:
 def _validator(action: str, response: bool) -> jsonschema.Draft4Validator:
     name = f"{action}Response.json" if response else f"{action}.json"
     schema = json.loads(_schema_dir().joinpath(name).read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema, format_checker=_FORMATS)
+    return jsonschema.Draft4Validator(schema, format_checker=FORMAT_CHECKER)
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,34 @@
+"""Report writers: they only read a finished :class:`~harness.results.RunResult` (design §2)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.report.json_report import write_summary_json
+from harness.report.junit import write_junit
+from harness.report.markdown import write_summary_md
+from harness.results import RunResult
+
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+JUNIT_XML = "junit.xml"
+
+
+def write_reports(run: RunResult, out_dir: Path) -> dict[str, Path]:
+    """Write ``summary.json``, ``summary.md`` and ``junit.xml`` into ``out_dir`` (created if missing).
+
+    Returns ``{"json": path, "markdown": path, "junit": path}``.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": out_dir / SUMMARY_JSON,
+        "markdown": out_dir / SUMMARY_MD,
+        "junit": out_dir / JUNIT_XML,
+    }
+    write_summary_json(run, paths["json"])
+    write_summary_md(run, paths["markdown"])
+    write_junit(run, paths["junit"])
+    return paths
+
+
+__all__ = ["JUNIT_XML", "SUMMARY_JSON", "SUMMARY_MD", "write_reports"]

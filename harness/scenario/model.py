@@ -164,3 +164,4 @@ class Scenario:
     additional_question: str | None = None
     parametrize: tuple[str, ...] = ()
     timeout_s: float | None = None
+    configuration: Mapping[str, str] = field(default_factory=dict)  # simulator configuration keys (OCPP 1.6 §9)

@@ -1,0 +1,29 @@
+# Everything a fresh machine needs is set up here: `make demo` and `make test` create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ocpp-harness run
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check harness simulator csms tests
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) bench/run_suite.py
+
+clean:
+	rm -rf $(VENV) reports/2* reports/latest

@@ -1,0 +1,383 @@
+"""Target configuration: which CSMS to test and with what, read from one YAML file.
+
+The file mirrors the "Vendor Specific Settings" table of an OCA certificate: websocket and API URL per security
+profile, station ids, a valid / blocked / expired token per token type, plus how the harness makes the CSMS act
+(the driver), timeouts and the certification profiles the CSMS claims. It is validated once, here, into frozen
+dataclasses; ``${NAME}`` / ``${NAME:-default}`` take values from the environment (only here).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.outcomes import TargetError
+from harness.scenario.model import PROFILES
+
+TOKEN_TYPES = ("central", "iso14443", "keycode", "iso15693")
+DRIVER_KINDS = ("http", "manual", "python")
+ADDITIONAL_QUESTIONS = ("AQ-1",)
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    ws_url: str  # the station id is appended: <ws_url>/<station id> (OCPP-J 1.6 §3.1.1)
+    api_url: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StationTarget:
+    role: str
+    id: str
+    security_profile: int = 0  # 0: plain ws without auth; 1: Basic auth over ws (whitepaper §2.3)
+    basic_auth_password: str | None = field(default=None, repr=False)
+    connectors: int = 1
+    connector: int = 1  # the connector scenarios use (OCTT "configured connector")
+    vendor: str = "ocpp-harness"
+    model: str = "Simulator"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    valid: str
+    blocked: str | None = None
+    expired: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriverConfig:
+    kind: str = "http"
+    preset: str | None = "octt"  # request templates: "octt" (the public trigger contract) or "bundled"
+    base_url: str | None = None  # default: the API URL of the default station's security profile
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    timeout_s: float = 35.0
+    requests: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # templates overriding the preset
+    python_class: str | None = None  # "package.module:ClassName" for kind python
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timeouts:
+    response_s: float = 30.0  # a CSMS answer to a station CALL (certificate: OCPP response time, max 30 s)
+    step_s: float = 30.0  # a CSMS CALL or a station exchange a step waits for
+    connect_s: float = 10.0  # opening the websocket
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    path: str
+    name: str
+    bundled: bool
+    endpoints: Mapping[int, Endpoint]
+    stations: Mapping[str, StationTarget]
+    tokens: Mapping[str, TokenSet]
+    invalid_token: str
+    parent_id_tag: str | None
+    profiles: tuple[str, ...]
+    additional_questions: tuple[str, ...]
+    driver: DriverConfig
+    timeouts: Timeouts
+    provision: bool
+
+    def station(self, role: str) -> StationTarget:
+        try:
+            return self.stations[role]
+        except KeyError:
+            raise TargetError(
+                f"{self.path}: the scenario needs a station with role '{role}' under 'stations'"
+                f"{_suggest(role, self.stations)}"
+            ) from None
+
+    def endpoint(self, station: StationTarget) -> Endpoint:
+        try:
+            return self.endpoints[station.security_profile]
+        except KeyError:
+            raise TargetError(
+                f"{self.path}: station '{station.role}' uses security profile {station.security_profile} but "
+                f"'endpoints' has no profile_{station.security_profile}"
+            ) from None
+
+    def with_endpoint_urls(self, *, ws_url: str, api_url: str) -> Target:
+        """The same target, pointed at a CSMS started by the harness (``csms.bundled``)."""
+        endpoints = {profile: Endpoint(ws_url, api_url) for profile in (0, 1)}
+        return replace(self, endpoints=endpoints)
+
+    def summary(self) -> dict[str, Any]:
+        """The settings as the report shows them ("Vendor Specific Settings"), secrets masked."""
+        return {
+            "name": self.name,
+            "file": self.path,
+            "bundled": self.bundled,
+            "endpoints": {
+                f"profile_{k}": {"ws_url": v.ws_url, "api_url": v.api_url} for k, v in self.endpoints.items()
+            },
+            "stations": {
+                role: {
+                    "id": s.id,
+                    "security_profile": s.security_profile,
+                    "basic_auth_password": "********" if s.basic_auth_password else None,
+                    "connectors": s.connectors,
+                    "connector": s.connector,
+                }
+                for role, s in self.stations.items()
+            },
+            "tokens": {
+                kind: {"valid": t.valid, "blocked": t.blocked, "expired": t.expired}
+                for kind, t in self.tokens.items()
+            },
+            "invalid_token": self.invalid_token,
+            "parent_id_tag": self.parent_id_tag,
+            "profiles": list(self.profiles),
+            "additional_questions": list(self.additional_questions),
+            "driver": {"kind": self.driver.kind, "preset": self.driver.preset, "base_url": self.driver.base_url},
+            "timeouts": {
+                "response_s": self.timeouts.response_s,
+                "step_s": self.timeouts.step_s,
+                "connect_s": self.timeouts.connect_s,
+            },
+        }
+
+
+def _suggest(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+class _Reader:
+    """Walks the parsed YAML with exact, key-path error messages."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, where: str, message: str) -> TargetError:
+        return TargetError(f"{self.path}: {where + ': ' if where else ''}{message}")
+
+    def mapping(self, value: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(where, f"unknown key '{key}'{_suggest(str(key), allowed)} (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in value:
+                raise self.fail(where, f"missing required key '{key}'")
+        return value
+
+    def string(self, value: Any, where: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.fail(where, f"expected a string, got {type(value).__name__}")
+        return str(value)
+
+    def optional_string(self, value: Any, where: str) -> str | None:
+        return None if value is None else self.string(value, where)
+
+    def integer(self, value: Any, where: str, *, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(where, f"expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise self.fail(where, f"expected a number > 0, got {value!r}")
+        return float(value)
+
+    def boolean(self, value: Any, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, f"expected true or false, got {value!r}")
+        return value
+
+    def choices(self, value: Any, where: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"expected a list, got {type(value).__name__}")
+        for item in value:
+            if item not in allowed:
+                raise self.fail(where, f"unknown value '{item}'{_suggest(str(item), allowed)} (allowed: {', '.join(allowed)})")
+        return tuple(value)
+
+
+def _substitute(value: Any, path: str, where: str = "") -> Any:
+    if isinstance(value, str):
+
+        def env(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise TargetError(f"{path}: {where or 'value'}: environment variable {name} is not set")
+
+        return _ENV.sub(env, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, path, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, path, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+_TOP = (
+    "name", "csms", "endpoints", "stations", "tokens", "profiles", "additional_questions",
+    "driver", "timeouts", "provision",
+)
+_STATION = ("id", "security_profile", "basic_auth_password", "connectors", "connector", "vendor", "model")
+_DRIVER = ("kind", "preset", "base_url", "headers", "timeout_s", "requests", "class", "options")
+
+
+def load_target(path: str | Path) -> Target:
+    """Read and validate a target file; every problem is a :class:`TargetError` naming the file and the key."""
+    text_path = str(path)
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetError(f"{text_path}: no such target file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise TargetError(f"{text_path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_target(raw, text_path)
+
+
+def parse_target(raw: Any, path: str) -> Target:
+    r = _Reader(path)
+    top = r.mapping(_substitute(raw, path), "", _TOP, required=("stations", "tokens"))
+    name = r.string(top.get("name", Path(path).stem), "name")
+
+    csms = r.mapping(top.get("csms"), "csms", ("bundled",))
+    bundled = r.boolean(csms.get("bundled", False), "csms.bundled")
+
+    endpoints: dict[int, Endpoint] = {}
+    raw_endpoints = r.mapping(top.get("endpoints"), "endpoints", tuple(f"profile_{n}" for n in range(4)))
+    for key, value in raw_endpoints.items():
+        entry = r.mapping(value, f"endpoints.{key}", ("ws_url", "api_url"), required=("ws_url",))
+        ws_url = r.string(entry["ws_url"], f"endpoints.{key}.ws_url")
+        if not ws_url.startswith(("ws://", "wss://")):
+            raise r.fail(f"endpoints.{key}.ws_url", f"expected a ws:// or wss:// URL, got {ws_url!r}")
+        endpoints[int(key.removeprefix("profile_"))] = Endpoint(
+            ws_url.rstrip("/"), r.optional_string(entry.get("api_url"), f"endpoints.{key}.api_url")
+        )
+    if not bundled and not endpoints:
+        raise r.fail("endpoints", "give at least one endpoint (profile_0 .. profile_3) or set csms.bundled: true")
+
+    stations: dict[str, StationTarget] = {}
+    raw_stations = r.mapping(top["stations"], "stations", tuple(top["stations"] or ()))
+    if "default" not in raw_stations:
+        raise r.fail("stations", "missing required station role 'default'")
+    for role, value in raw_stations.items():
+        where = f"stations.{role}"
+        entry = r.mapping(value, where, _STATION, required=("id",))
+        connectors = r.integer(entry.get("connectors", 1), f"{where}.connectors", minimum=1)
+        connector = r.integer(entry.get("connector", 1), f"{where}.connector", minimum=1)
+        if connector > connectors:
+            raise r.fail(f"{where}.connector", f"connector {connector} is beyond connectors: {connectors}")
+        profile = r.integer(entry.get("security_profile", 0), f"{where}.security_profile", minimum=0)
+        if profile > 3:
+            raise r.fail(f"{where}.security_profile", f"expected 0..3, got {profile}")
+        password = r.optional_string(entry.get("basic_auth_password"), f"{where}.basic_auth_password")
+        if profile in (1, 2) and not password:
+            raise r.fail(where, f"security profile {profile} needs basic_auth_password (whitepaper A00.FR.202)")
+        stations[str(role)] = StationTarget(
+            role=str(role),
+            id=r.string(entry["id"], f"{where}.id"),
+            security_profile=profile,
+            basic_auth_password=password,
+            connectors=connectors,
+            connector=connector,
+            vendor=r.string(entry.get("vendor", "ocpp-harness"), f"{where}.vendor"),
+            model=r.string(entry.get("model", "Simulator"), f"{where}.model"),
+        )
+
+    raw_tokens = r.mapping(top["tokens"], "tokens", (*TOKEN_TYPES, "invalid", "parent"), required=("central",))
+    tokens: dict[str, TokenSet] = {}
+    for kind in TOKEN_TYPES:
+        if kind not in raw_tokens:
+            continue
+        entry = r.mapping(raw_tokens[kind], f"tokens.{kind}", ("valid", "blocked", "expired"), required=("valid",))
+        tokens[kind] = TokenSet(
+            r.string(entry["valid"], f"tokens.{kind}.valid"),
+            r.optional_string(entry.get("blocked"), f"tokens.{kind}.blocked"),
+            r.optional_string(entry.get("expired"), f"tokens.{kind}.expired"),
+        )
+    invalid = r.string(raw_tokens.get("invalid", "UNKNOWN-TAG-0001"), "tokens.invalid")
+    parent = r.optional_string(raw_tokens.get("parent"), "tokens.parent")
+    for value in (invalid, parent, *(v for t in tokens.values() for v in (t.valid, t.blocked, t.expired))):
+        if value is not None and len(value) > 20:
+            raise r.fail("tokens", f"idTag {value!r} is longer than 20 characters (OCPP 1.6 IdToken, §7.28)")
+
+    profiles = r.choices(top.get("profiles", ["Core"]), "profiles", PROFILES)
+    questions = r.choices(top.get("additional_questions", []), "additional_questions", ADDITIONAL_QUESTIONS)
+
+    raw_driver = r.mapping(top.get("driver"), "driver", _DRIVER)
+    kind = r.string(raw_driver.get("kind", "http"), "driver.kind")
+    if kind not in DRIVER_KINDS:
+        raise r.fail("driver.kind", f"unknown driver '{kind}'{_suggest(kind, DRIVER_KINDS)} (allowed: {', '.join(DRIVER_KINDS)})")
+    preset = r.optional_string(raw_driver.get("preset", "bundled" if bundled else "octt"), "driver.preset")
+    if preset is not None and preset not in ("octt", "bundled"):
+        raise r.fail("driver.preset", f"unknown preset '{preset}'{_suggest(preset, ('octt', 'bundled'))}")
+    headers = r.mapping(raw_driver.get("headers"), "driver.headers", tuple(raw_driver.get("headers") or ()))
+    requests = r.mapping(raw_driver.get("requests"), "driver.requests", tuple(raw_driver.get("requests") or ()))
+    python_class = r.optional_string(raw_driver.get("class"), "driver.class")
+    if kind == "python" and not python_class:
+        raise r.fail("driver", "kind python needs 'class: package.module:ClassName'")
+    driver = DriverConfig(
+        kind=kind,
+        preset=preset,
+        base_url=r.optional_string(raw_driver.get("base_url"), "driver.base_url"),
+        headers={str(k): r.string(v, f"driver.headers.{k}") for k, v in headers.items()},
+        timeout_s=r.number(raw_driver.get("timeout_s", 35.0), "driver.timeout_s"),
+        requests={str(k): r.mapping(v, f"driver.requests.{k}", ("method", "path", "body"), required=("path",))
+                  for k, v in requests.items()},
+        python_class=python_class,
+        options=r.mapping(raw_driver.get("options"), "driver.options", tuple(raw_driver.get("options") or ())),
+    )
+
+    raw_timeouts = r.mapping(top.get("timeouts"), "timeouts", ("response_s", "step_s", "connect_s"))
+    timeouts = Timeouts(
+        response_s=r.number(raw_timeouts.get("response_s", 30.0), "timeouts.response_s"),
+        step_s=r.number(raw_timeouts.get("step_s", 30.0), "timeouts.step_s"),
+        connect_s=r.number(raw_timeouts.get("connect_s", 10.0), "timeouts.connect_s"),
+    )
+    return Target(
+        path=path,
+        name=name,
+        bundled=bundled,
+        endpoints=endpoints,
+        stations=stations,
+        tokens=tokens,
+        invalid_token=invalid,
+        parent_id_tag=parent,
+        profiles=profiles,
+        additional_questions=questions,
+        driver=driver,
+        timeouts=timeouts,
+        provision=r.boolean(top.get("provision", bundled), "provision"),
+    )
+
+
+def scenario_variables(target: Target, station: StationTarget, token_type: str = "central") -> dict[str, Any]:
+    """The built-in ``${...}`` variables of a scenario run (the loader checks references against these names)."""
+    chosen = target.tokens[token_type]
+    central = target.tokens["central"]
+    variables: dict[str, Any] = {
+        "station_id": station.id,
+        "connector": station.connector,
+        "connectors": station.connectors,
+        "token": chosen.valid,
+        "blocked_token": chosen.blocked or central.blocked,
+        "expired_token": chosen.expired or central.expired,
+        "invalid_token": target.invalid_token,
+        "id_tag_parent": target.parent_id_tag,
+    }
+    for kind, tokens in target.tokens.items():
+        variables[f"tokens.{kind}.valid"] = tokens.valid
+        variables[f"tokens.{kind}.blocked"] = tokens.blocked
+        variables[f"tokens.{kind}.expired"] = tokens.expired
+    return variables

@@ -1,0 +1,146 @@
+"""pytest plugin: ``pytest scenarios/ --target FILE`` runs scenario files as test items through the same
+:class:`~harness.session.Session` the CLI uses. Registered through the ``pytest11`` entry point.
+
+Scenario files are YAML files under a folder named ``scenarios`` (files under ``_states`` are reusable states,
+not tests). Each case gets a marker per certification profile (``-m core``) and its id as name (``-k TC_023``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import Target, load_target
+from harness.outcomes import ScenarioError, TargetError
+from harness.results import ScenarioResult, Verdict
+from harness.scenario.model import PROFILES
+from harness.session import Case, Session, expand, new_run_id
+
+_SESSION = pytest.StashKey["Session | None"]()
+_TARGET = pytest.StashKey[Target]()
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def profile_marker(profile: str) -> str:
+    """``LocalAuthListManagement`` -> ``local_auth_list_management``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", profile).lower()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ocpp-harness", "OCPP 1.6J conformance scenarios")
+    group.addoption("--target", default=None, help="target file (default: targets/bundled.yaml, the bundled CSMS)")
+    group.addoption("--ocpp-reports", default="reports", help="report folder; a run writes <folder>/<run-id>/")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for profile in PROFILES:
+        config.addinivalue_line("markers", f"{profile_marker(profile)}: OCPP 1.6 {profile} certification profile")
+    config.addinivalue_line("markers", "aq1: additional question AQ-1 (BootNotification Pending/Rejected)")
+    config.stash[_SESSION] = None
+
+
+def _target(config: pytest.Config) -> Target:
+    if _TARGET not in config.stash:
+        option = config.getoption("--target")
+        path = option or str(REPO_ROOT / "targets" / "bundled.yaml")
+        try:
+            config.stash[_TARGET] = load_target(path)
+        except TargetError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[_TARGET]
+
+
+def _session(config: pytest.Config) -> Session:
+    session = config.stash[_SESSION]
+    if session is None:
+        run_id = new_run_id()
+        out_dir = Path(config.getoption("--ocpp-reports")) / run_id
+        session = Session(
+            _target(config),
+            out_dir=out_dir,
+            run_id=run_id,
+            reproduce=lambda case: f"pytest {case.scenario.path} --target {_target(config).path} -k '{case.id}'",
+        )
+        session.__enter__()
+        config.stash[_SESSION] = session
+    return session
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    running = session.config.stash.get(_SESSION, None)
+    if running is not None:
+        try:
+            if running.results:
+                running.finish()
+        finally:
+            running.__exit__(None, None, None)
+            session.config.stash[_SESSION] = None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    if config.getoption("--target") is None:
+        return None
+    target = _target(config)
+    return [f"ocpp-harness target: {target.name} ({target.path}); profiles: {', '.join(target.profiles)}"]
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix not in (".yaml", ".yml"):
+        return None
+    parts = file_path.parts
+    if "scenarios" not in parts or any(part.startswith("_") for part in parts[parts.index("scenarios") :]):
+        return None
+    return ScenarioFile.from_parent(parent, path=file_path)
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario.loader import load_scenario
+
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            raise self.CollectError(str(exc)) from None
+        for case in expand([scenario], _target(self.config)):
+            item = ScenarioItem.from_parent(self, name=case.id, case=case)
+            item.add_marker(profile_marker(scenario.profile))
+            if scenario.additional_question == "AQ-1":
+                item.add_marker("aq1")
+            yield item
+
+
+class ScenarioFailure(Exception):
+    """Carries a FAIL or ERROR result to :meth:`ScenarioItem.repr_failure`."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self) -> None:
+        result = _session(self.config).run(self.case)
+        if result.verdict is Verdict.NOT_APPLICABLE:
+            pytest.skip(result.message or "not applicable")
+        if result.verdict in (Verdict.FAIL, Verdict.ERROR):
+            raise ScenarioFailure(result)
+        for warning in result.warnings:
+            self.warn(pytest.PytestWarning(f"{self.case.id}: {warning}"))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailure):
+            from harness.report.failure import failure_text
+
+            return failure_text(excinfo.value.result)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.case.id}: {self.case.scenario.title}"

@@ -1,0 +1,797 @@
+"""Sans-I/O scenario engine: replays one scenario through the simulated station against a CSMS.
+
+The engine takes text, driver outcomes and time in (``receive``, ``driver_done``, ``tick``) and hands back frames
+to send, driver requests, whether the station wants a connection, and its next deadline; the asyncio loop in
+:mod:`harness.runner` does all I/O. It never sleeps and never reads a clock.
+
+Rules it enforces on every scenario, whatever the steps say:
+
+* every frame received from the CSMS parses as OCPP-J (OCPP-J 1.6 §4) and validates against the official 1.6
+  JSON schema (OCTT D24 §1.2);
+* every station CALL gets a CALLRESULT, not a CALLERROR, unless a step expects the error (OCPP-J 1.6 §4.2.3:
+  CALLERROR is for transport and format problems only), within the response timeout;
+* a CALLRESULT/CALLERROR carries the id of a CALL the station sent (OCPP-J 1.6 §4.1.4);
+* the websocket is opened with the ``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.2).
+
+Station CALLs that the simulator sends on its own (after an act, a CSMS call or a timer) are matched by
+``exchange`` steps in any order within the stretch since the last step that made something happen, which is how
+OCTT accepts StatusNotification(Charging) before or after StartTransaction (D24 §1.2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harness.ocppj import schemas
+from harness.ocppj.frames import (
+    Call,
+    CallError,
+    CallResult,
+    ErrorCode,
+    FrameError,
+    encode_call,
+    encode_error,
+    encode_result,
+    parse_frame,
+)
+from harness.outcomes import ConformanceFailure, HarnessError
+from harness.results import LatencySample, Verdict, WireRecord
+from harness.scenario import matchers
+from harness.scenario.model import (
+    Act,
+    Configure,
+    Exchange,
+    ExpectCall,
+    ExpectNoCall,
+    Scenario,
+    Send,
+    Step,
+    Trigger,
+    Wait,
+)
+from simulator.model import CallRefused, ChargePoint, OutgoingCall
+
+# Steps after which the simulator may send new CALLs; exchange steps match exchanges since the latest of them.
+_CAUSAL = (Act, Send, Trigger, ExpectCall, Configure)
+
+
+@dataclass(frozen=True)
+class DriverRequest:
+    """Ask the driver to make the CSMS act: send an OCPP ``action`` (trigger) or change a setting (configure)."""
+
+    request_id: int
+    kind: Literal["trigger", "configure"]
+    name: str
+    payload: dict[str, Any]
+    station_id: str
+
+
+@dataclass(frozen=True)
+class DriverOutcome:
+    """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up)."""
+
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class _StationExchange:
+    seq: int
+    call: OutgoingCall
+    frame: Call
+    sent_at: float
+    response: dict[str, Any] | None = None
+    error: CallError | None = None
+    consumed: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.response is not None or self.error is not None
+
+
+@dataclass
+class _CsmsCall:
+    seq: int
+    call: Call
+    answer: str  # the frame text the station answered with
+    consumed: bool = False
+
+
+@dataclass
+class _StepState:
+    started_at: float
+    deadline: float | None = None
+    awaited_call: OutgoingCall | None = None
+    awaited_request: int | None = None
+    exchange_window: int = 0
+    csms_window: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSettings:
+    station_id: str
+    connector_id: int
+    response_timeout_s: float = 30.0  # a CSMS answer to a station CALL (certificate: "OCPP response time")
+    step_timeout_s: float = 30.0  # default wait for a CSMS CALL or a station exchange
+    drain_timeout_s: float = 5.0  # after the last step: let in-flight station CALLs be answered
+
+
+@dataclass
+class EngineOutcome:
+    verdict: Verdict
+    message: str | None = None
+    step: str | None = None
+    reference: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        station: ChargePoint,
+        variables: Mapping[str, Any],
+        settings: EngineSettings,
+        now: float,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.scenario = scenario
+        self.station = station
+        self.settings = settings
+        self.variables: dict[str, Any] = dict(variables)
+        self._new_id = new_id
+        self.records: list[WireRecord] = []
+        self.latencies: list[LatencySample] = []
+        self.warnings: list[str] = []
+        self.outcome: EngineOutcome | None = None
+        self._outbox: list[str] = []
+        self._requests: list[DriverRequest] = []
+        self._next_request_id = 0
+        self._connected = False
+        self._powered = False  # leading `configure` steps run before the station is switched on
+        self._exchanges: list[_StationExchange] = []
+        self._in_flight: _StationExchange | None = None
+        self._csms_calls: list[_CsmsCall] = []
+        self._csms_ids: set[str] = set()
+        self._index = 0
+        self._state = _StepState(started_at=now)
+        self._drain_deadline: float | None = None
+        self._pump(now)
+
+    # ----------------------------------------------------------------------------------------------- outputs
+
+    @property
+    def finished(self) -> bool:
+        return self.outcome is not None
+
+    def wants_connection(self) -> bool:
+        return not self.finished and self._powered and self.station.wants_connection()
+
+    def data_to_send(self) -> list[str]:
+        out, self._outbox = self._outbox, []
+        return out
+
+    def driver_requests(self) -> list[DriverRequest]:
+        out, self._requests = self._requests, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        if self.finished:
+            return None
+        candidates = [self._state.deadline, self._drain_deadline]
+        if self._in_flight is not None:
+            candidates.append(self._in_flight.sent_at + self.settings.response_timeout_s)
+        if self._powered:
+            candidates.append(self.station.next_deadline())
+        present = [c for c in candidates if c is not None]
+        return min(present) if present else None
+
+    def current_step_label(self) -> str | None:
+        if self._index >= len(self.scenario.steps):
+            return None
+        return self._label(self._index)
+
+    # ------------------------------------------------------------------------------------------------ inputs
+
+    def connection_opened(self, now: float, *, url: str, subprotocol: str | None) -> None:
+        def run() -> None:
+            self._connected = True
+            self.records.append(WireRecord("*", now, f"connected to {url} (subprotocol {subprotocol!r})"))
+            if subprotocol != "ocpp1.6":
+                raise ConformanceFailure(
+                    "the CSMS did not select the 'ocpp1.6' websocket subprotocol",
+                    reference="OCPP-J 1.6 §3.2; TC_088_CSMS",
+                    expected="Sec-WebSocket-Protocol: ocpp1.6",
+                    actual=f"Sec-WebSocket-Protocol: {subprotocol}" if subprotocol else "no header",
+                )
+            self.station.connected(now)
+
+        self._guard(now, run)
+
+    def connection_failed(self, now: float, *, url: str, detail: str) -> None:
+        def run() -> None:
+            self.records.append(WireRecord("*", now, f"connection to {url} failed: {detail}"))
+            raise HarnessError(f"cannot open the websocket {url}: {detail}")
+
+        self._guard(now, run)
+
+    def connection_closed(self, now: float, *, by_peer: bool, detail: str) -> None:
+        def run() -> None:
+            was_connected = self._connected
+            self._connected = False
+            self.records.append(
+                WireRecord("*", now, f"connection closed by {'the CSMS' if by_peer else 'the station'}: {detail}")
+            )
+            self._in_flight = None
+            if was_connected:
+                self.station.disconnected(now)
+            if by_peer and not self.finished:
+                if self.station.registration == "Rejected":
+                    self.warnings.append(f"the CSMS closed the connection after rejecting the boot ({detail})")
+                    return
+                raise ConformanceFailure(
+                    f"the CSMS closed the websocket during the scenario ({detail})",
+                    reference="OCPP-J 1.6 §3",
+                )
+
+        self._guard(now, run)
+
+    def receive(self, text: str, now: float) -> None:
+        def run() -> None:
+            self.records.append(WireRecord("<", now, text))
+            try:
+                frame = parse_frame(text)
+            except FrameError as exc:
+                if exc.unique_id is not None:
+                    self._send_frame(encode_error(exc.unique_id, exc.error_code.value, str(exc)).raw, now)
+                raise ConformanceFailure(
+                    f"the CSMS sent a malformed OCPP-J frame: {exc}",
+                    reference="OCPP-J 1.6 §4",
+                    actual=text,
+                ) from None
+            if isinstance(frame, Call):
+                self._on_csms_call(frame, now)
+            else:
+                self._on_station_answer(frame, now)
+
+        self._guard(now, run)
+
+    def driver_done(self, request_id: int, outcome: DriverOutcome, now: float) -> None:
+        def run() -> None:
+            self.records.append(
+                WireRecord("*", now, f"driver request {request_id}: {'ok' if outcome.ok else 'failed'} "
+                           f"{outcome.detail}".rstrip())
+            )
+            if not outcome.ok:
+                raise HarnessError(f"the driver could not make the CSMS act: {outcome.detail}")
+            if self._state.awaited_request == request_id:
+                self._complete_step(now)
+
+        self._guard(now, run)
+
+    def tick(self, now: float) -> None:
+        def run() -> None:
+            flight = self._in_flight
+            if flight is not None and now >= flight.sent_at + self.settings.response_timeout_s:
+                self._in_flight = None
+                self.station.call_timeout(flight.call, now)
+                raise ConformanceFailure(
+                    f"the CSMS did not answer {flight.frame.action} within "
+                    f"{self.settings.response_timeout_s:g} s",
+                    reference="OCPP-J 1.6 §4.1.1; certificate 'OCPP response time'",
+                    actual="no CALLRESULT",
+                )
+            if self._powered:
+                self.station.tick(now)
+            self._check_step_deadline(now)
+            if self._drain_deadline is not None and now >= self._drain_deadline:
+                self._finish(now)
+
+        self._guard(now, run)
+
+    def abort(self, now: float, error: HarnessError) -> None:
+        """The loop hit an environment problem it cannot hand over as an input."""
+
+        def run() -> None:
+            raise error
+
+        self._guard(now, run)
+
+    # ------------------------------------------------------------------------------------------ main machinery
+
+    def _guard(self, now: float, action: Callable[[], None]) -> None:
+        if self.finished:
+            return
+        try:
+            action()
+            self._pump(now)
+        except ConformanceFailure as failure:
+            self._set_outcome(Verdict.FAIL, failure)
+        except HarnessError as error:
+            self._set_outcome(Verdict.ERROR, error)
+        except matchers.UnresolvedVariable as missing:
+            self._set_outcome(
+                Verdict.ERROR, HarnessError(f"variable ${{{missing.args[0]}}} has no value at this step")
+            )
+
+    def _set_outcome(self, verdict: Verdict, error: Exception) -> None:
+        if isinstance(error, ConformanceFailure):
+            self.outcome = EngineOutcome(
+                verdict,
+                message=error.message,
+                step=self.current_step_label(),
+                reference=error.reference or None,
+                expected=None if error.expected is None else _show(error.expected),
+                actual=None if error.actual is None else _show(error.actual),
+            )
+        else:
+            self.outcome = EngineOutcome(verdict, message=str(error), step=self.current_step_label())
+        self._in_flight = None
+
+    def _pump(self, now: float) -> None:
+        """Run steps and send station CALLs until everything waits for an input. After the last step, finish
+        once the station has nothing in flight and nothing more to send."""
+        while not self.finished:
+            progressed = self._advance_steps(now)
+            if self._connected and self._powered and self._in_flight is None:
+                call = self.station.next_call(now)
+                if call is not None:
+                    self._send_station_call(call, now)
+                    progressed = True
+            if not progressed:
+                if self._drain_deadline is not None and self._in_flight is None:
+                    self._finish(now)
+                return
+
+    def _finish(self, now: float) -> None:
+        for pending in self._csms_calls:
+            if not pending.consumed:
+                self.warnings.append(
+                    f"the CSMS sent {pending.call.action} which no step expected; OCTT fails a test on "
+                    "unsolicited CSMS calls (reference §5.6)"
+                )
+        self.outcome = EngineOutcome(Verdict.PASS)
+
+    def _send_frame(self, text: str, now: float) -> None:
+        self._outbox.append(text)
+        self.records.append(WireRecord(">", now, text))
+
+    def _send_station_call(self, call: OutgoingCall, now: float) -> None:
+        frame = encode_call(self._new_id(), call.action, call.payload)
+        self._in_flight = _StationExchange(len(self._exchanges), call, frame, now)
+        self._exchanges.append(self._in_flight)
+        step = self._current_step()
+        if isinstance(step, ExpectNoCall) and step.source == "station" and _action_matches(step.action, call):
+            raise HarnessError(f"the simulated station sent {call.action} inside a {step.for_s:g} s silence window")
+        self._send_frame(frame.raw, now)
+
+    # ---------------------------------------------------------------------------------------- station CALLs
+
+    def _on_station_answer(self, frame: CallResult | CallError, now: float) -> None:
+        flight = self._in_flight
+        if flight is None or frame.unique_id != flight.frame.unique_id:
+            raise ConformanceFailure(
+                f"the CSMS answered message id {frame.unique_id!r}, which is not the id of the station's "
+                "outstanding CALL",
+                reference="OCPP-J 1.6 §4.1.4",
+                expected=flight.frame.unique_id if flight else "no answer (nothing outstanding)",
+                actual=frame.unique_id,
+            )
+        self._in_flight = None
+        action = flight.frame.action
+        self.latencies.append(LatencySample(action, now - flight.sent_at))
+        if isinstance(frame, CallError):
+            flight.error = frame
+            self.station.call_error(flight.call, frame.error_code, frame.error_description, now)
+            if frame.error_code not in {code.value for code in ErrorCode}:
+                raise ConformanceFailure(
+                    f"the CSMS answered {action} with the unknown CALLERROR code {frame.error_code!r}",
+                    reference="OCPP-J 1.6 §4.2.3",
+                    actual=frame.raw,
+                )
+            if not self._error_expected(flight):
+                raise ConformanceFailure(
+                    f"the CSMS answered {action} with CALLERROR {frame.error_code} "
+                    f"({frame.error_description!r}); a valid request must get a CALLRESULT",
+                    reference="OCPP-J 1.6 §4.2.3",
+                    expected=f"CALLRESULT for {action}",
+                    actual=frame.raw,
+                )
+            return
+        violations = schemas.validate(action, frame.payload, response=True)
+        flight.response = frame.payload
+        if violations:
+            raise ConformanceFailure(
+                f"the CSMS's {action}.conf breaks the OCPP 1.6 schema: "
+                + "; ".join(str(v) for v in violations),
+                reference=f"OCPP 1.6 JSON schema {action}Response; OCTT D24 §1.2",
+                actual=frame.payload,
+            )
+        self.station.call_result(flight.call, frame.payload, now)
+
+    def _error_expected(self, flight: _StationExchange) -> bool:
+        for step in self.scenario.steps[self._index :]:
+            if isinstance(step, Send) and step.action == flight.frame.action and self._state.awaited_call is flight.call:
+                return step.expect_error is not None
+            if isinstance(step, Exchange) and step.action == flight.frame.action:
+                return step.expect_error is not None
+        return False
+
+    # ------------------------------------------------------------------------------------------- CSMS CALLs
+
+    def _on_csms_call(self, call: Call, now: float) -> None:
+        if call.unique_id in self._csms_ids:
+            self.warnings.append(
+                f"the CSMS reused message id {call.unique_id!r} for {call.action} (OCPP-J 1.6 §4.1.4)"
+            )
+        self._csms_ids.add(call.unique_id)
+        violations = schemas.validate(call.action, call.payload, response=False)
+        if violations:
+            code = schemas.error_code_for(violations)
+            self._send_frame(
+                encode_error(call.unique_id, code.value, "; ".join(str(v) for v in violations)[:255]).raw, now
+            )
+            raise ConformanceFailure(
+                f"the CSMS sent an invalid {call.action}: " + "; ".join(str(v) for v in violations),
+                reference=f"OCPP 1.6 JSON schema {call.action}; OCTT D24 §1.2",
+                actual=call.payload,
+            )
+        step = self._current_step()
+        if (
+            isinstance(step, ExpectNoCall)
+            and step.source == "csms"
+            and _action_matches(step.action, call)
+        ):
+            self._answer_csms_call(call, None, None, now)
+            raise ConformanceFailure(
+                f"the CSMS sent {call.action} while nothing was expected for {step.for_s:g} s",
+                reference=step.ref or "OCPP 1.6 §4.2",
+                actual=call.raw,
+            )
+        if isinstance(step, ExpectCall) and step.action == call.action:
+            self._run_expect_call(step, call, now)
+            return
+        answer = self._answer_csms_call(call, None, None, now)
+        self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, answer))
+
+    def _answer_csms_call(
+        self, call: Call, reply: Mapping[str, Any] | None, reply_error: str | None, now: float
+    ) -> str:
+        if reply_error is not None:
+            frame_text = encode_error(call.unique_id, reply_error, "answer set by the scenario").raw
+        else:
+            try:
+                payload = self.station.handle_call(call.action, call.payload, now, answer=reply)
+            except CallRefused as refused:
+                frame_text = encode_error(call.unique_id, refused.error_code, refused.description).raw
+            else:
+                problems = schemas.validate(call.action, payload, response=True)
+                if problems:
+                    raise HarnessError(
+                        f"the station's answer to {call.action} breaks the 1.6 schema: "
+                        + "; ".join(str(p) for p in problems)
+                    )
+                frame_text = encode_result(call.unique_id, payload).raw
+        self._send_frame(frame_text, now)
+        return frame_text
+
+    def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
+        reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
+        mismatches = (
+            matchers.match(matchers.resolve(step.match, self.variables), call.payload)
+            if step.match is not None
+            else []
+        )
+        self._answer_csms_call(call, reply, step.reply_error, now)
+        self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, "", consumed=True))
+        if mismatches:
+            raise ConformanceFailure(
+                f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
+                reference=step.ref or self._scenario_reference(),
+                expected=matchers.resolve(step.match, self.variables),
+                actual=call.payload,
+            )
+        self._capture(step.capture, request=call.payload, response=None)
+        self._complete_step(now)
+
+    # ----------------------------------------------------------------------------------------------- steps
+
+    def _current_step(self) -> Step | None:
+        return self.scenario.steps[self._index] if self._index < len(self.scenario.steps) else None
+
+    def _advance_steps(self, now: float) -> bool:
+        """Start or finish steps that need no input; True when the step pointer moved."""
+        moved = False
+        while not self.finished and self._index < len(self.scenario.steps):
+            step = self.scenario.steps[self._index]
+            if not self._powered and not isinstance(step, Configure):
+                self._powered = True
+            if not self._try_step(step, now):
+                break
+            moved = True
+        if not self.finished and self._index >= len(self.scenario.steps) and self._drain_deadline is None:
+            self._powered = True
+            self._drain_deadline = now + self.settings.drain_timeout_s
+            moved = True
+        return moved
+
+    def _try_step(self, step: Step, now: float) -> bool:
+        """Start ``step`` if it has not started, or complete it if it can; True when it completed."""
+        state = self._state
+        index_before = self._index
+        if isinstance(step, Act):
+            self._run_act(step, now)
+            self._complete_step(now)
+        elif isinstance(step, Wait):
+            if state.deadline is None:
+                state.deadline = now + step.seconds
+            if now >= state.deadline:
+                self._complete_step(now)
+        elif isinstance(step, ExpectNoCall):
+            if state.deadline is None:
+                state.deadline = now + step.for_s
+            if now >= state.deadline:
+                self._complete_step(now)
+        elif isinstance(step, Trigger):
+            self._issue_request("trigger", step.action, step.payload)
+            self._complete_step(now)
+        elif isinstance(step, Configure):
+            if state.awaited_request is None:
+                state.awaited_request = self._issue_request("configure", step.operation, step.payload)
+                state.deadline = now + self._timeout(step)
+        elif isinstance(step, Send):
+            self._try_send(step, now)
+        elif isinstance(step, Exchange):
+            self._try_exchange(step, now)
+        elif isinstance(step, ExpectCall):
+            self._try_expect_call(step, now)
+        return self._index != index_before
+
+    def _issue_request(self, kind: Literal["trigger", "configure"], name: str, payload: Mapping[str, Any]) -> int:
+        self._next_request_id += 1
+        resolved = matchers.resolve(dict(payload), self.variables)
+        self._requests.append(
+            DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id)
+        )
+        return self._next_request_id
+
+    def _run_act(self, step: Act, now: float) -> None:
+        connector = self._connector(step.connector)
+        station = self.station
+        try:
+            if step.act == "plug":
+                station.plug(connector, now)
+            elif step.act == "unplug":
+                station.unplug(connector, now)
+            elif step.act == "present_token":
+                token = matchers.resolve(step.token, self.variables) if step.token else self.variables["token"]
+                station.present_token(connector, str(token), now)
+            elif step.act == "fault":
+                station.fault(connector, step.error_code or "OtherError", now)
+            elif step.act == "clear_fault":
+                station.clear_fault(connector, now)
+            elif step.act == "power_cycle":
+                station.power_cycle(now)
+            elif step.act == "go_offline":
+                station.go_offline(now)
+            elif step.act == "go_online":
+                station.go_online(now)
+            else:
+                raise HarnessError(f"unknown act {step.act!r}")
+        except ValueError as exc:
+            raise HarnessError(f"act {step.act} cannot be done: {exc}") from None
+
+    def _connector(self, value: int | str | None) -> int:
+        if value is None:
+            return self.settings.connector_id
+        resolved = matchers.resolve(value, self.variables)
+        try:
+            return int(resolved)
+        except (TypeError, ValueError):
+            raise HarnessError(f"connector {resolved!r} is not an integer") from None
+
+    def _try_send(self, step: Send, now: float) -> None:
+        state = self._state
+        if state.awaited_call is None:
+            token = self.variables.get("token")
+            payload = self.station.default_payload(
+                step.action, connector_id=self.settings.connector_id, id_tag=token, now=now
+            )
+            if step.payload is not None:
+                payload.update(matchers.resolve(dict(step.payload), self.variables))
+            state.awaited_call = self.station.enqueue(step.action, payload)
+            state.deadline = now + self._timeout(step) + self.settings.response_timeout_s
+            return
+        for exchange in self._exchanges:
+            if exchange.call is state.awaited_call and exchange.done:
+                exchange.consumed = True
+                self._check_exchange(step, exchange)
+                self._complete_step(now)
+                return
+
+    def _try_exchange(self, step: Exchange, now: float) -> None:
+        state = self._state
+        if state.deadline is None:
+            state.deadline = now + self._timeout(step)
+        request_pattern = (
+            matchers.resolve(step.request, self.variables) if step.request is not None else None
+        )
+        for exchange in self._exchanges[state.exchange_window :]:
+            if exchange.consumed or not exchange.done or exchange.frame.action != step.action:
+                continue
+            if request_pattern is not None and matchers.match(request_pattern, exchange.frame.payload):
+                continue
+            exchange.consumed = True
+            self._check_exchange(step, exchange)
+            self._complete_step(now)
+            return
+
+    def _try_expect_call(self, step: ExpectCall, now: float) -> None:
+        state = self._state
+        if state.deadline is None:
+            state.deadline = now + self._timeout(step)
+        for early in self._csms_calls[state.csms_window :]:
+            if early.consumed or early.call.action != step.action:
+                continue
+            early.consumed = True
+            if step.reply is not None or step.reply_error is not None:
+                raise HarnessError(
+                    f"the CSMS sent {step.action} before this step started, so its reply could not be set; "
+                    "put the expect_call right after the step that causes the call"
+                )
+            self._run_expect_call_late(step, early.call, now)
+            return
+
+    def _run_expect_call_late(self, step: ExpectCall, call: Call, now: float) -> None:
+        if step.match is not None:
+            expected = matchers.resolve(step.match, self.variables)
+            mismatches = matchers.match(expected, call.payload)
+            if mismatches:
+                raise ConformanceFailure(
+                    f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
+                    reference=step.ref or self._scenario_reference(),
+                    expected=expected,
+                    actual=call.payload,
+                )
+        self._capture(step.capture, request=call.payload, response=None)
+        self._complete_step(now)
+
+    def _check_exchange(self, step: Send | Exchange, exchange: _StationExchange) -> None:
+        action = exchange.frame.action
+        if exchange.error is not None:
+            code = exchange.error.error_code
+            if step.expect_error is None or step.expect_error not in ("any", code):
+                raise ConformanceFailure(
+                    f"the CSMS answered {action} with CALLERROR {code}",
+                    reference=step.ref or "OCPP-J 1.6 §4.2.3",
+                    expected=f"CALLERROR {step.expect_error}" if step.expect_error else "CALLRESULT",
+                    actual=exchange.error.raw,
+                )
+            return
+        if step.expect_error is not None:
+            raise ConformanceFailure(
+                f"the CSMS answered {action} with a CALLRESULT where a CALLERROR {step.expect_error} was expected",
+                reference=step.ref or "OCPP-J 1.6 §4.2.3",
+                expected=f"CALLERROR {step.expect_error}",
+                actual=exchange.response,
+            )
+        if step.expect is not None:
+            expected = matchers.resolve(step.expect, self.variables)
+            mismatches = matchers.match(expected, exchange.response)
+            if mismatches:
+                raise ConformanceFailure(
+                    f"{action}.conf from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
+                    reference=step.ref or self._scenario_reference(),
+                    expected=expected,
+                    actual=exchange.response,
+                )
+        self._capture(step.capture, request=exchange.frame.payload, response=exchange.response)
+
+    def _capture(self, capture: Mapping[str, str], *, request: Any, response: Any) -> None:
+        for name, path in capture.items():
+            try:
+                self.variables[name] = matchers.extract(path, request=request, response=response)
+            except KeyError:
+                raise ConformanceFailure(
+                    f"cannot capture {name}: {path} is not in the message",
+                    expected=path,
+                    actual={"request": request, "response": response},
+                ) from None
+
+    def _complete_step(self, now: float) -> None:
+        step = self.scenario.steps[self._index]
+        self._index += 1
+        state = _StepState(started_at=now)
+        previous = self._state
+        if isinstance(step, _CAUSAL):
+            state.exchange_window = self._first_open_exchange(previous)
+            state.csms_window = len(self._csms_calls)
+        else:
+            state.exchange_window = previous.exchange_window
+            state.csms_window = previous.csms_window
+        self._state = state
+
+    def _first_open_exchange(self, previous: _StepState) -> int:
+        """Exchanges from here on are visible to the next exchange steps: those sent since the causal step
+        started, plus any still unconsumed that were sent while it ran (e.g. StopTransaction right after
+        RemoteStop.conf)."""
+        start = len(self._exchanges)
+        for exchange in self._exchanges[previous.exchange_window :]:
+            if exchange.sent_at >= previous.started_at and not exchange.consumed:
+                start = min(start, exchange.seq)
+        return start
+
+    def _check_step_deadline(self, now: float) -> None:
+        state = self._state
+        if state.deadline is None or now < state.deadline or self._index >= len(self.scenario.steps):
+            return
+        step = self.scenario.steps[self._index]
+        if isinstance(step, Wait | ExpectNoCall):
+            self._complete_step(now)
+            return
+        waited = now - state.started_at
+        if isinstance(step, ExpectCall):
+            raise ConformanceFailure(
+                f"the CSMS did not send {step.action} within {waited:.1f} s",
+                reference=step.ref or self._scenario_reference(),
+                expected=f"CALL {step.action}",
+                actual="nothing",
+            )
+        if isinstance(step, Configure):
+            raise HarnessError(f"the driver did not complete '{step.operation}' within {waited:.1f} s")
+        if isinstance(step, Send | Exchange):
+            seen = [e.frame.action for e in self._exchanges[state.exchange_window :] if not e.consumed]
+            raise ConformanceFailure(
+                f"no {step.action} exchange completed within {waited:.1f} s"
+                + (f" (unmatched exchanges since the last action: {', '.join(seen)})" if seen else ""),
+                reference=step.ref or self._scenario_reference(),
+                expected=f"{step.action}" + (f" matching {matchers.render(step.request)}"
+                                             if isinstance(step, Exchange) and step.request else ""),
+                actual=", ".join(seen) or "nothing",
+            )
+
+    def _timeout(self, step: Send | Exchange | ExpectCall | Configure) -> float:
+        own = getattr(step, "timeout_s", None)
+        if own is not None:
+            return float(own)
+        if self.scenario.timeout_s is not None:
+            return self.scenario.timeout_s
+        return self.settings.step_timeout_s
+
+    def _scenario_reference(self) -> str:
+        return "; ".join(self.scenario.references) or self.scenario.id
+
+    def _label(self, index: int) -> str:
+        step = self.scenario.steps[index]
+        origin = f", from state '{step.origin}'" if step.origin else ""
+        return f"step {index + 1} ({step.kind} {step_subject(step)}{origin}) at {step.location}"
+
+
+def step_subject(step: Step) -> str:
+    """What a step is about, for labels: its action, operation, act or duration."""
+    if isinstance(step, Send | Exchange | ExpectCall | Trigger):
+        return step.action
+    if isinstance(step, Configure):
+        return step.operation
+    if isinstance(step, Act):
+        return step.act
+    if isinstance(step, Wait):
+        return f"{step.seconds:g} s"
+    if isinstance(step, ExpectNoCall):
+        return step.action or "any"
+    return ""
+
+
+def _action_matches(action: str | None, call: Call | OutgoingCall) -> bool:
+    return action is None or action == call.action
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else matchers.render(value)
+
+

@@ -1,0 +1,153 @@
+"""Structural matching of OCPP payloads against scenario patterns (design §3).
+
+Matching works on parsed JSON, never on text or member order. Literals match equal values of the same JSON type;
+a mapping match is a subset match (extra members in the actual payload are fine, as OCTT checks only the fields a
+test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional`` — checks the value
+with a JSON Schema, or requires the member to be missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from harness.ocppj.schemas import FORMAT_CHECKER
+
+CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional"})
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+class UnresolvedVariable(KeyError):
+    """A ``${name}`` that no built-in or earlier capture defines at run time."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or 'payload'}: {self.message}"
+
+
+def is_constraint(value: object) -> bool:
+    return isinstance(value, Mapping) and bool(value) and set(value) <= CONSTRAINT_KEYS
+
+
+def resolve(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Replace ``${name}`` references. A string that is exactly one reference takes the variable's value with its
+    type (``transactionId: ${tx_id}`` stays an integer); references inside longer strings are interpolated."""
+    if isinstance(value, str):
+        whole = _REFERENCE.fullmatch(value)
+        if whole:
+            return _lookup(whole.group(1), variables)
+        return _REFERENCE.sub(lambda m: _text(_lookup(m.group(1), variables)), value)
+    if isinstance(value, Mapping):
+        if is_constraint(value):
+            return dict(value)  # JSON Schema keywords are not resolved
+        return {key: resolve(item, variables) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [resolve(item, variables) for item in value]
+    return value
+
+
+def _lookup(name: str, variables: Mapping[str, Any]) -> Any:
+    if name not in variables:
+        raise UnresolvedVariable(name)
+    return variables[name]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
+def match(pattern: Any, actual: Any, path: str = "") -> list[Mismatch]:
+    """Every way ``actual`` differs from ``pattern`` ([] when it matches). ``pattern`` must be resolved."""
+    if is_constraint(pattern):
+        return _check_constraint(pattern, actual, path)
+    if isinstance(pattern, Mapping):
+        if not isinstance(actual, Mapping):
+            return [Mismatch(path, f"expected an object, got {_render(actual)}")]
+        found: list[Mismatch] = []
+        for key, expected in pattern.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                if is_constraint(expected) and (expected.get("absent") or expected.get("optional")):
+                    continue
+                found.append(Mismatch(where, f"missing; expected {_render(expected)}"))
+                continue
+            found.extend(match(expected, actual[key], where))
+        return found
+    if isinstance(pattern, list | tuple):
+        if not isinstance(actual, list | tuple):
+            return [Mismatch(path, f"expected an array, got {_render(actual)}")]
+        if len(pattern) != len(actual):
+            return [Mismatch(path, f"expected {len(pattern)} items, got {len(actual)}: {_render(actual)}")]
+        found = []
+        for index, (expected, item) in enumerate(zip(pattern, actual, strict=True)):
+            found.extend(match(expected, item, f"{path}[{index}]"))
+        return found
+    if _json_type(pattern) != _json_type(actual) or pattern != actual:
+        return [Mismatch(path, f"expected {_render(pattern)}, got {_render(actual)}")]
+    return []
+
+
+def _check_constraint(constraint: Mapping[str, Any], actual: Any, path: str) -> list[Mismatch]:
+    if constraint.get("absent"):
+        return [Mismatch(path, f"must be absent, got {_render(actual)}")]
+    schema = constraint.get("schema")
+    if schema is None:
+        return []
+    validator = jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
+    return [
+        Mismatch(
+            ".".join([path, *(str(p) for p in error.absolute_path)]).strip("."),
+            f"{error.message} (schema {_render(schema)})",
+        )
+        for error in validator.iter_errors(actual)
+    ]
+
+
+def _render(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def render(value: Any) -> str:
+    """Compact one-line JSON for messages."""
+    return _render(value)
+
+
+def extract(path: str, *, request: Any, response: Any) -> Any:
+    """The value at ``request.a.b`` / ``response.a.0.b`` (a capture path); KeyError naming the path when absent."""
+    root, _, rest = path.partition(".")
+    current = {"request": request, "response": response}.get(root)
+    if current is None:
+        raise KeyError(path)
+    for part in rest.split(".") if rest else []:
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            raise KeyError(path)
+    return current

@@ -1,0 +1,286 @@
+"""A run of scenarios against one target: the single engine under both the CLI and the pytest plugin.
+
+A :class:`Session` starts the bundled CSMS when the target asks for it, provisions stations and tokens, runs one
+case at a time (each in its own event loop, so pytest items and the CLI behave the same), writes a JSONL wire trace
+per case, and at the end writes the reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.config import TOKEN_TYPES, Target, scenario_variables
+from harness.drivers import make_driver
+from harness.outcomes import HarnessError
+from harness.report import write_reports
+from harness.report.trace import TraceWriter
+from harness.results import RunResult, ScenarioResult, Verdict
+from harness.runner import Clock, basic_auth_headers, replay, station_url
+from harness.scenario.engine import Engine, EngineSettings
+from harness.scenario.model import Scenario
+from simulator.model import ChargePoint, StationSpec
+
+_LAST_FRAMES = 12
+
+
+@dataclass(frozen=True)
+class Case:
+    """One runnable test: a scenario, for one token type when the scenario is parametrised by token type."""
+
+    scenario: Scenario
+    token_type: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.scenario.id}[{self.token_type}]" if self.token_type else self.scenario.id
+
+
+def expand(scenarios: Iterable[Scenario], target: Target) -> list[Case]:
+    """Cases for ``scenarios``: token-type parametrised scenarios run once per token type the target declares."""
+    cases: list[Case] = []
+    for scenario in scenarios:
+        if "token_type" in scenario.parametrize:
+            cases.extend(Case(scenario, kind) for kind in TOKEN_TYPES if kind in target.tokens)
+        else:
+            cases.append(Case(scenario))
+    return cases
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+class BundledCsms:
+    """The bundled CSMS on its own event loop in a thread, for the whole session."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.ws_url = ""
+        self.api_url = ""
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Future[None] | None = None
+        self._thread = threading.Thread(target=self._main, name="bundled-csms", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        from csms.app import CsmsServer
+
+        self._loop = asyncio.get_running_loop()
+        self._stop = self._loop.create_future()
+        async with CsmsServer(host="127.0.0.1", port=0, db_path=self.db_path) as server:
+            self.ws_url, self.api_url = server.ws_url, server.api_url
+            self._ready.set()
+            await self._stop
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout=30) or self._error is not None:
+            raise HarnessError(f"the bundled CSMS did not start: {self._error!r}")
+
+    def _release(self) -> None:
+        if self._stop is not None and not self._stop.done():
+            self._stop.set_result(None)
+
+    def stop(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._release)
+        self._thread.join(timeout=30)
+
+
+class Session:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        out_dir: Path,
+        run_id: str | None = None,
+        reproduce: Callable[[Case], str] | None = None,
+    ) -> None:
+        self.run_id = run_id or new_run_id()
+        self.out_dir = out_dir
+        self.target = target
+        self.results: list[ScenarioResult] = []
+        self.started_at = time.time()
+        self._reproduce = reproduce or (lambda case: f"ocpp-harness run --target {target.path} -k '{case.id}'")
+        self._csms: BundledCsms | None = None
+
+    def __enter__(self) -> Session:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.target.bundled:
+            self._csms = BundledCsms(self.out_dir / "csms.sqlite3")
+            self._csms.start()
+            self.target = self.target.with_endpoint_urls(ws_url=self._csms.ws_url, api_url=self._csms.api_url)
+        if self.target.provision:
+            asyncio.run(self._provision())
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._csms is not None:
+            self._csms.stop()
+
+    async def _provision(self) -> None:
+        driver = make_driver(self.target)
+        try:
+            await driver.provision(self.target)
+        finally:
+            await driver.aclose()
+
+    def not_applicable_reason(self, scenario: Scenario) -> str | None:
+        if scenario.profile not in self.target.profiles:
+            return f"the target does not declare the {scenario.profile} profile"
+        question = scenario.additional_question
+        if question is not None and question not in self.target.additional_questions:
+            return f"the target does not declare {question} (additional_questions)"
+        return None
+
+    def run(self, case: Case) -> ScenarioResult:
+        scenario = case.scenario
+        started = time.monotonic()
+        reason = self.not_applicable_reason(scenario)
+        if reason is not None:
+            result = self._result(case, Verdict.NOT_APPLICABLE, 0.0, message=reason)
+        else:
+            trace_path = self.out_dir / "traces" / f"{_file_safe(case.id)}.jsonl"
+            trace_path.parent.mkdir(parents=True, exist_ok=True)
+            with TraceWriter(trace_path) as trace:
+                try:
+                    engine = asyncio.run(self._replay(case, trace.write))
+                except HarnessError as exc:
+                    result = self._result(
+                        case, Verdict.ERROR, time.monotonic() - started, message=str(exc), trace=trace_path
+                    )
+                else:
+                    result = self._engine_result(case, engine, time.monotonic() - started, trace_path)
+        self.results.append(result)
+        return result
+
+    async def _replay(self, case: Case, on_record: Callable[..., None]) -> Engine:
+        target = self.target
+        station = target.station(case.scenario.station)
+        endpoint = target.endpoint(station)
+        clock = Clock()
+        spec = StationSpec(
+            station_id=station.id,
+            vendor=station.vendor,
+            model=station.model,
+            connectors=station.connectors,
+            config=dict(case.scenario.configuration),
+        )
+        engine = Engine(
+            case.scenario,
+            station=ChargePoint(spec, now=clock.now()),
+            variables=scenario_variables(target, station, case.token_type or "central"),
+            settings=EngineSettings(
+                station_id=station.id,
+                connector_id=station.connector,
+                response_timeout_s=target.timeouts.response_s,
+                step_timeout_s=target.timeouts.step_s,
+            ),
+            now=clock.now(),
+        )
+        driver = make_driver(target)
+        try:
+            await replay(
+                engine,
+                url=station_url(endpoint, station),
+                headers=basic_auth_headers(station),
+                driver=driver,
+                clock=clock,
+                timeouts=target.timeouts,
+                on_record=on_record,
+            )
+        finally:
+            await driver.aclose()
+        return engine
+
+    def _engine_result(self, case: Case, engine: Engine, duration_s: float, trace: Path) -> ScenarioResult:
+        outcome = engine.outcome
+        assert outcome is not None, "replay returns only when the engine has an outcome"
+        failed = outcome.verdict in (Verdict.FAIL, Verdict.ERROR)
+        return self._result(
+            case,
+            outcome.verdict,
+            duration_s,
+            message=outcome.message,
+            failed_step=outcome.step,
+            reference=outcome.reference,
+            expected=outcome.expected,
+            actual=outcome.actual,
+            last_frames=tuple(engine.records[-_LAST_FRAMES:]) if failed else (),
+            trace=trace,
+            warnings=tuple(engine.warnings),
+            latencies=tuple(engine.latencies),
+        )
+
+    def _result(self, case: Case, verdict: Verdict, duration_s: float, *, trace: Path | None = None, **fields: Any) -> ScenarioResult:
+        scenario = case.scenario
+        return ScenarioResult(
+            id=case.id,
+            scenario_id=scenario.id,
+            title=scenario.title,
+            profile=scenario.profile,
+            path=scenario.path,
+            verdict=verdict,
+            duration_s=round(duration_s, 3),
+            trace_path=str(trace) if trace is not None else None,
+            additional_question=scenario.additional_question,
+            reproduce=self._reproduce(case) if verdict in (Verdict.FAIL, Verdict.ERROR) else None,
+            **fields,
+        )
+
+    def finish(self) -> RunResult:
+        """Write the reports of everything run so far and point ``<out_dir>/../latest`` at this run."""
+        run = RunResult(
+            run_id=self.run_id,
+            started_at=self.started_at,
+            finished_at=time.time(),
+            target=self.target.summary(),
+            results=tuple(self.results),
+            environment=environment(),
+        )
+        write_reports(run, self.out_dir)
+        latest = self.out_dir.parent / "latest"
+        try:
+            if latest.is_symlink() or latest.exists():
+                latest.unlink()
+            latest.symlink_to(self.out_dir.name)
+        except OSError:
+            pass  # a file system without symlinks: the run directory is still complete
+        return run
+
+
+def environment() -> dict[str, str]:
+    from importlib.metadata import version
+
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": str(os.cpu_count())}
+    for package in ("ocpp-harness", "ocpp", "websockets", "aiohttp"):
+        try:
+            info[package] = version(package)
+        except Exception:
+            info[package] = "unknown"
+    return info
+
+
+def _file_safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
