@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from harness.config import TOKEN_TYPES, Target
+from harness.ocppj.schemas import kebab_case
 from harness.outcomes import DriverError, TargetError
 from harness.scenario.engine import DriverOutcome
 
@@ -52,11 +53,6 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def kebab(action: str) -> str:
-    """``RemoteStartTransaction`` -> ``remote-start-transaction`` (the trigger contract's action names)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
 
 
 def render(template: Any, values: Mapping[str, Any]) -> Any:
@@ -111,7 +107,7 @@ class HttpDriver:
         return response.status, data, f"{method} {url} -> HTTP {response.status} {text[:300]}"
 
     async def trigger(self, *, station_id: str, action: str, payload: dict[str, Any]) -> DriverOutcome:
-        values = {"station_id": station_id, "action": action, "action_kebab": kebab(action), "payload": payload}
+        values = {"station_id": station_id, "action": action, "action_kebab": kebab_case(action), "payload": payload}
         try:
             status, data, summary = await self._request("trigger", values)
         except DriverError as exc:

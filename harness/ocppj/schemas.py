@@ -48,6 +48,38 @@ def actions() -> frozenset[str]:
     )
 
 
+# Actions a charge point initiates (OCPP 1.6 §4 and the security whitepaper); DataTransfer goes both ways (§4.3,
+# §5.6), every other action is initiated by the Central System.
+CHARGE_POINT_ACTIONS: frozenset[str] = frozenset(
+    {
+        "Authorize",
+        "BootNotification",
+        "DataTransfer",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "LogStatusNotification",
+        "MeterValues",
+        "SecurityEventNotification",
+        "SignCertificate",
+        "SignedFirmwareStatusNotification",
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+    }
+)
+
+
+def csms_actions() -> frozenset[str]:
+    """Actions a Central System may send: all but the charge point's own, plus DataTransfer."""
+    return (actions() - CHARGE_POINT_ACTIONS) | {"DataTransfer"}
+
+
+def kebab_case(action: str) -> str:
+    """``RemoteStartTransaction`` -> ``remote-start-transaction`` (action names of the HTTP trigger contract)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
+
+
 @functools.cache
 def _validator(action: str, response: bool) -> jsonschema.Draft4Validator:
     name = f"{action}Response.json" if response else f"{action}.json"

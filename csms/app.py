@@ -1,0 +1,788 @@
+"""The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint and the HTTP API on one port.
+
+``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with HTTP Basic authentication of the
+security whitepaper (profile 1; A00.FR.202-205). ``/api/...``: provisioning, inspection and the trigger
+contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from csms import commands, handlers
+from csms.commands import (
+    ACTION_BY_KEBAB,
+    CSMS_INITIATED,
+    CallTimedOut,
+    InvalidPayload,
+    Outbox,
+    StationGone,
+)
+from csms.store import (
+    BOOT_STATUSES,
+    TOKEN_STATUSES,
+    BootConfig,
+    Station,
+    Store,
+    Token,
+    TokenStatus,
+)
+from harness.ocppj.frames import CallError, CallResult, FrameError, encode_error, parse_frame
+from harness.ocppj.timefmt import format_time, parse_time
+
+log = logging.getLogger(__name__)
+
+SUBPROTOCOL = "ocpp1.6"  # OCPP-J 1.6 §3.1.2
+_CLOSE_TIMEOUT_S = 5.0
+_EXPIRED_TOKEN_AGE_S = 86_400.0
+_MAX_ID_TAG_LENGTH = 20  # IdToken is CiString20Type (OCPP 1.6 §7 IdToken)
+_MAX_EXCHANGES = 1000
+
+# -- Basic authentication (security whitepaper A00.FR.202-205, A01.FR.08/09) ---------------------------------
+
+_SCRYPT_N = 2**14
+_SCRYPT_R = 8
+_SCRYPT_P = 1
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash: the CSMS keeps no password it could leak (A01.FR.08)."""
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time comparison, so the answer time does not tell how much of a guess was right."""
+    try:
+        scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = bytes.fromhex(digest_hex)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=bytes.fromhex(salt_hex),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(username, password) of an ``Authorization: Basic`` header (RFC 7617), None when absent or
+    malformed."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+# -- API helpers ---------------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Answered as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def _json_body(request: web.Request, *, empty: Any = None) -> Any:
+    text = await request.text()
+    if not text.strip():
+        if empty is not None:
+            return empty
+        raise ApiError(400, "The request body must be a JSON object.")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}.") from None
+
+
+async def _json_object(request: web.Request, *, empty: Any = None) -> dict[str, Any]:
+    body = await _json_body(request, empty=empty)
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body
+
+
+def _string(
+    body: dict[str, Any], key: str, *, required: bool = True, max_length: int | None = None
+) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise ApiError(400, f"'{key}' is required and must be a non-empty string.")
+        return None
+    if not isinstance(value, str) or not value:
+        raise ApiError(400, f"'{key}' must be a non-empty string.")
+    if max_length is not None and len(value) > max_length:
+        raise ApiError(400, f"'{key}' must be at most {max_length} characters long.")
+    return value
+
+
+def _required_string(body: dict[str, Any], key: str, *, max_length: int | None = None) -> str:
+    value = _string(body, key, max_length=max_length)
+    assert value is not None
+    return value
+
+
+def _time(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{key}' must be an RFC 3339 date-time string or null.")
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise ApiError(
+            400, f"'{key}' must be an RFC 3339 date-time with a time zone, got {value!r}."
+        ) from None
+
+
+def _int(value: Any, key: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ApiError(400, f"'{key}' must be an integer >= {minimum}.")
+    return value
+
+
+def boot_config_from(body: Any) -> BootConfig:
+    """The boot answer of AQ-1: ``{"status": ..., "interval_s": 10, "accept_after_boots": 1}``, every field
+    optional (the scenario schema's ``boot_answer_payload``). An explicit interval of 0 is allowed: OCPP 1.6
+    §4.2 lets the station choose its own wait then, and a scenario may want exactly that."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "The boot answer must be a JSON object.")
+    unknown = sorted(set(body) - {"status", "interval_s", "accept_after_boots"})
+    if unknown:
+        raise ApiError(400, f"Unknown boot answer field(s): {', '.join(unknown)}.")
+    wanted = body.get("status", "Accepted")
+    status = next((known for known in BOOT_STATUSES if known == wanted), None)
+    if status is None:
+        raise ApiError(400, f"'status' must be one of {', '.join(BOOT_STATUSES)}.")
+    interval = body.get("interval_s")
+    interval_s = None if interval is None else _int(interval, "interval_s", minimum=0)
+    after = body.get("accept_after_boots")
+    accept_after_boots = None if after is None else _int(after, "accept_after_boots", minimum=0)
+    return BootConfig(status=status, interval_s=interval_s, accept_after_boots=accept_after_boots)
+
+
+def _token_json(token: Token, now_s: float) -> dict[str, Any]:
+    return {
+        "id_tag": token.id_tag,
+        "status": token.status,
+        "effective_status": handlers.effective_token_status(token, now_s),
+        "expiry_date": None if token.expiry_at_s is None else format_time(token.expiry_at_s),
+        "parent_id_tag": token.parent_id_tag,
+    }
+
+
+def _token_status(body: dict[str, Any]) -> TokenStatus:
+    wanted = body.get("status", "Accepted")
+    for status in TOKEN_STATUSES:
+        if wanted == status:
+            return status
+    raise ApiError(400, f"'status' must be one of {', '.join(TOKEN_STATUSES)}.")
+
+
+@web.middleware
+async def _json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every API failure is ``{"error": "<one sentence>"}``; the websocket endpoint keeps plain HTTP
+    answers."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response({"error": exc.message}, status=exc.status)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api") or exc.status < 400:
+            raise
+        return web.json_response(
+            {"error": f"{exc.reason}: {request.method} {request.path}."}, status=exc.status
+        )
+    except Exception:
+        if not request.path.startswith("/api"):
+            raise
+        log.exception("API request %s %s failed", request.method, request.path)
+        return web.json_response({"error": "The CSMS failed internally; see its log."}, status=500)
+
+
+class _Connection:
+    """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it."""
+
+    def __init__(
+        self,
+        *,
+        station_id: str,
+        ws: web.WebSocketResponse,
+        store: Store,
+        call_timeout_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self.station_id = station_id
+        self.ws = ws
+        self._send_lock = asyncio.Lock()
+        self.outbox = Outbox(
+            station_id=station_id, send=self.send, store=store, call_timeout_s=call_timeout_s, clock=clock
+        )
+
+    async def send(self, text: str) -> None:
+        """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time."""
+        async with self._send_lock:
+            await self.ws.send_str(text)
+
+
+class CsmsServer:
+    """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db_path: str | Path,
+        call_timeout_s: float = 30.0,
+        heartbeat_interval_s: int = 300,
+    ) -> None:
+        if heartbeat_interval_s <= 0:
+            raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
+        self._host = host
+        self._requested_port = port
+        self._db_path = db_path
+        self._call_timeout_s = call_timeout_s
+        self._heartbeat_interval_s = heartbeat_interval_s
+        self._clock: Callable[[], float] = time.time
+        self._connections: dict[str, _Connection] = {}
+        self._store: Store | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> CsmsServer:
+        self._store = await Store.open(self._db_path)
+        try:
+            self._runner = web.AppRunner(self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S)
+            await self._runner.setup()
+            # Binding the socket ourselves gives the ephemeral port through a public API.
+            family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+            sock = socket.create_server((self._host, self._requested_port), family=family)
+            try:
+                await web.SockSite(self._runner, sock).start()
+            except BaseException:
+                sock.close()
+                raise
+            self._port = int(sock.getsockname()[1])
+        except BaseException:
+            await self._shutdown()
+            raise
+        log.info("CSMS listening on %s (API %s)", self.ws_url, self.api_url)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        connections = list(self._connections.values())
+        for connection in connections:
+            connection.outbox.close()
+        if connections:
+            async with asyncio.TaskGroup() as group:
+                for connection in connections:
+                    group.create_task(
+                        connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down")
+                    )
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the CSMS is not started; use it as an async context manager")
+        return self._port
+
+    @property
+    def _url_host(self) -> str:
+        if self._host in ("", "0.0.0.0", "::"):
+            return "127.0.0.1"
+        return f"[{self._host}]" if ":" in self._host else self._host
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._url_host}:{self.port}/ocpp"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self._url_host}:{self.port}"
+
+    @property
+    def store(self) -> Store:
+        """For in-process callers (tests, a harness session) that provision or inspect without HTTP."""
+        if self._store is None:
+            raise RuntimeError("the CSMS is not started; use it as an async context manager")
+        return self._store
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[_json_errors])
+        app.router.add_get("/ocpp/{station_id}", self._ocpp)
+        app.router.add_get("/api/actions", self._list_actions)
+        app.router.add_post("/api/stations", self._provision_station)
+        app.router.add_get("/api/stations", self._list_stations)
+        app.router.add_get("/api/stations/{station_id}", self._get_station)
+        app.router.add_put("/api/stations/{station_id}/boot-answer", self._put_boot_answer)
+        app.router.add_post("/api/stations/{station_id}/accept", self._accept_station)
+        app.router.add_post("/api/stations/{station_id}/calls/{action}", self._call_camel)
+        app.router.add_post("/api/tokens", self._put_token)
+        app.router.add_get("/api/tokens", self._list_tokens)
+        app.router.add_get("/api/transactions", self._list_transactions)
+        app.router.add_get("/api/transactions/unknown-stops", self._list_unknown_stops)
+        app.router.add_get("/api/exchanges", self._list_exchanges)
+        app.router.add_post("/api/octt/create-token", self._octt_create_token)
+        app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
+        app.router.add_post("/api/octt/1.6/{station_id}/{action}", self._call_kebab)
+        return app
+
+    # -- websocket endpoint (OCPP-J 1.6 §3) ------------------------------------------------------------------
+
+    async def _ocpp(self, request: web.Request) -> web.StreamResponse:
+        """Refusals happen before the upgrade: 404 for an unknown station (OCPP-J 1.6 §3.2), 401 for missing
+        or wrong Basic credentials whose username must be the station id (A00.FR.202-205)."""
+        station_id = request.match_info["station_id"]
+        station = await self.store.get_station(station_id)
+        if station is None:
+            log.info("refused websocket for unknown station %r", station_id)
+            raise web.HTTPNotFound(text=f"unknown charge point {station_id!r}\n")
+        if station.password_hash is not None and not await self._authenticated(request, station):
+            log.info("refused websocket for station %r: Basic authentication failed", station_id)
+            raise web.HTTPUnauthorized(
+                text="Basic authentication with the charge point id as username is required\n",
+                headers={"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'},
+            )
+        # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
+        ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
+        await ws.prepare(request)
+        if ws.ws_protocol != SUBPROTOCOL:
+            # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
+            log.info(
+                "station %r offered no acceptable subprotocol (%r): closing",
+                station_id,
+                request.headers.get("Sec-WebSocket-Protocol"),
+            )
+            await ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"subprotocol ocpp1.6 required")
+            return ws
+        connection = _Connection(
+            station_id=station_id,
+            ws=ws,
+            store=self.store,
+            call_timeout_s=self._call_timeout_s,
+            clock=self._clock,
+        )
+        previous = self._connections.get(station_id)
+        self._connections[station_id] = connection
+        log.info("station %r connected", station_id)
+        try:
+            async with asyncio.TaskGroup() as group:
+                if previous is not None:
+                    group.create_task(self._replace(previous))
+                await self._receive(connection)
+        finally:
+            connection.outbox.close()
+            if self._connections.get(station_id) is connection:
+                del self._connections[station_id]
+            log.info("station %r disconnected (close code %s)", station_id, ws.close_code)
+        return ws
+
+    async def _authenticated(self, request: web.Request, station: Station) -> bool:
+        credentials = basic_credentials(request.headers.get("Authorization"))
+        if credentials is None or station.password_hash is None:
+            return False
+        username, password = credentials
+        if username != station.id:
+            return False
+        return await asyncio.to_thread(verify_password, password, station.password_hash)
+
+    @staticmethod
+    async def _replace(previous: _Connection) -> None:
+        """A station has one connection: the newest wins and the older one is closed."""
+        previous.outbox.close()
+        await previous.ws.close(code=WSCloseCode.OK, message=b"replaced by a new connection")
+
+    async def _receive(self, connection: _Connection) -> None:
+        async for message in connection.ws:
+            if message.type == WSMsgType.TEXT:
+                await self._on_text(connection, message.data)
+            elif message.type == WSMsgType.BINARY:
+                log.warning(
+                    "station %r sent a binary frame; OCPP-J uses text frames: ignored", connection.station_id
+                )
+            elif message.type == WSMsgType.ERROR:
+                log.warning(
+                    "websocket of station %r failed: %s", connection.station_id, connection.ws.exception()
+                )
+
+    async def _on_text(self, connection: _Connection, text: str) -> None:
+        station_id = connection.station_id
+        received_at_s = self._clock()
+        try:
+            frame = parse_frame(text)
+        except FrameError as exc:
+            if exc.unique_id is None:
+                log.warning(
+                    "station %r sent a frame without a readable message id (%s): ignored", station_id, exc
+                )
+                return
+            error = encode_error(exc.unique_id, exc.error_code.value, str(exc))
+            await self.store.add_exchange(
+                station_id=station_id,
+                direction="station_to_csms",
+                unique_id=exc.unique_id,
+                action="",
+                request={"raw": text},
+                outcome="error",
+                error_code=error.error_code,
+                error_description=error.error_description,
+                error_details=error.error_details,
+                requested_at_s=received_at_s,
+                answered_at_s=self._clock(),
+            )
+            await self._send_answer(connection, error.raw)
+            return
+        if isinstance(frame, CallResult | CallError):
+            if not connection.outbox.resolve(frame):
+                log.warning(
+                    "station %r answered unknown or expired message id %r: ignored",
+                    station_id,
+                    frame.unique_id,
+                )
+            return
+        context = handlers.CallContext(
+            station_id=station_id,
+            store=self.store,
+            now_s=received_at_s,
+            heartbeat_interval_s=self._heartbeat_interval_s,
+        )
+        answer = await handlers.answer_call(frame, context)
+        reply = answer.frame
+        # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API.
+        await self.store.add_exchange(
+            station_id=station_id,
+            direction="station_to_csms",
+            unique_id=frame.unique_id,
+            action=frame.action,
+            request=frame.payload,
+            outcome="result" if isinstance(reply, CallResult) else "error",
+            response=reply.payload if isinstance(reply, CallResult) else None,
+            error_code=reply.error_code if isinstance(reply, CallError) else None,
+            error_description=reply.error_description if isinstance(reply, CallError) else None,
+            error_details=reply.error_details if isinstance(reply, CallError) else None,
+            schema_violations=[str(v) for v in answer.violations],
+            requested_at_s=received_at_s,
+            answered_at_s=self._clock(),
+        )
+        await self._send_answer(connection, reply.raw)
+
+    @staticmethod
+    async def _send_answer(connection: _Connection, text: str) -> None:
+        try:
+            await connection.send(text)
+        except (ConnectionError, RuntimeError) as exc:
+            log.warning("could not answer station %r: %s", connection.station_id, exc)
+
+    # -- HTTP API: stations ----------------------------------------------------------------------------------
+
+    async def _station_json(self, station: Station) -> dict[str, Any]:
+        connectors = await self.store.connector_statuses(station.id)
+        return {
+            "id": station.id,
+            "connected": station.id in self._connections,
+            "registration_status": station.registration_status,
+            "boot": {
+                "status": station.boot.status,
+                "interval_s": station.boot.interval_s,
+                "accept_after_boots": station.boot.accept_after_boots,
+            },
+            "boots_until_accepted": station.boots_until_accepted,
+            "boot_count": station.boot_count,
+            "last_boot_at": None if station.last_boot_at_s is None else format_time(station.last_boot_at_s),
+            "last_heartbeat_at": (
+                None if station.last_heartbeat_at_s is None else format_time(station.last_heartbeat_at_s)
+            ),
+            "vendor": station.vendor,
+            "model": station.model,
+            "serial_number": station.serial_number,
+            "firmware_version": station.firmware_version,
+            "basic_auth": station.password_hash is not None,
+            "connectors": [
+                {
+                    "connector_id": status.connector_id,
+                    "status": status.status,
+                    "error_code": status.error_code,
+                    "info": status.info,
+                    "vendor_id": status.vendor_id,
+                    "vendor_error_code": status.vendor_error_code,
+                    "timestamp": status.timestamp,
+                    "received_at": format_time(status.received_at_s),
+                }
+                for status in connectors
+            ],
+        }
+
+    async def _known_station(self, station_id: str) -> Station:
+        station = await self.store.get_station(station_id)
+        if station is None:
+            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        return station
+
+    async def _provision_station(self, request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        unknown = sorted(set(body) - {"id", "boot"})
+        if unknown:
+            raise ApiError(400, f"Unknown station field(s): {', '.join(unknown)}.")
+        station_id = _required_string(body, "id")
+        boot = None if body.get("boot") is None else boot_config_from(body["boot"])
+        created = await self.store.provision_station(station_id, boot=boot, now_s=self._clock())
+        station = await self._known_station(station_id)
+        return web.json_response(await self._station_json(station), status=201 if created else 200)
+
+    async def _list_stations(self, request: web.Request) -> web.Response:
+        return web.json_response([await self._station_json(s) for s in await self.store.list_stations()])
+
+    async def _get_station(self, request: web.Request) -> web.Response:
+        station = await self._known_station(request.match_info["station_id"])
+        return web.json_response(await self._station_json(station))
+
+    async def _put_boot_answer(self, request: web.Request) -> web.Response:
+        station_id = request.match_info["station_id"]
+        boot = boot_config_from(await _json_object(request))
+        if not await self.store.set_boot_config(station_id, boot):
+            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        return web.json_response(await self._station_json(await self._known_station(station_id)))
+
+    async def _accept_station(self, request: web.Request) -> web.Response:
+        """The operator accepts a Pending station: its next BootNotification is answered Accepted
+        (OCPP 1.6 §4.2; the registration itself changes only with that answer)."""
+        station_id = request.match_info["station_id"]
+        if not await self.store.accept_station(station_id):
+            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        return web.json_response(await self._station_json(await self._known_station(station_id)))
+
+    # -- HTTP API: tokens ----------------------------------------------------------------------------------
+
+    async def _put_token(self, request: web.Request) -> web.Response:
+        body = await _json_object(request)
+        unknown = sorted(set(body) - {"id_tag", "status", "expiry_date", "parent_id_tag"})
+        if unknown:
+            raise ApiError(400, f"Unknown token field(s): {', '.join(unknown)}.")
+        token = Token(
+            id_tag=_required_string(body, "id_tag", max_length=_MAX_ID_TAG_LENGTH),
+            status=_token_status(body),
+            expiry_at_s=_time(body, "expiry_date"),
+            parent_id_tag=_string(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
+        )
+        created = await self.store.put_token(token)
+        return web.json_response(_token_json(token, self._clock()), status=201 if created else 200)
+
+    async def _list_tokens(self, request: web.Request) -> web.Response:
+        now_s = self._clock()
+        return web.json_response([_token_json(token, now_s) for token in await self.store.list_tokens()])
+
+    async def _octt_create_token(self, request: web.Request) -> web.Response:
+        """Trigger contract: an Expired token is an Accepted token whose expiry date has passed, so Authorize
+        says Expired through the expiry rule (reference §1 "the expired tag has an expiry date in the
+        past")."""
+        body = await _json_object(request)
+        unknown = sorted(set(body) - {"token_id", "status", "expiry_date", "parent_id_tag"})
+        if unknown:
+            raise ApiError(400, f"Unknown token field(s): {', '.join(unknown)}.")
+        now_s = self._clock()
+        status: TokenStatus = _token_status(body)
+        expiry_at_s = _time(body, "expiry_date")
+        if status == "Expired":
+            if expiry_at_s is not None and expiry_at_s > now_s:
+                raise ApiError(400, "An Expired token needs an 'expiry_date' in the past.")
+            if expiry_at_s is None:
+                expiry_at_s = now_s - _EXPIRED_TOKEN_AGE_S
+            status = "Accepted"
+        token = Token(
+            id_tag=_required_string(body, "token_id", max_length=_MAX_ID_TAG_LENGTH),
+            status=status,
+            expiry_at_s=expiry_at_s,
+            parent_id_tag=_string(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
+        )
+        created = await self.store.put_token(token)
+        return web.json_response(_token_json(token, now_s), status=201 if created else 200)
+
+    async def _octt_set_password(self, request: web.Request) -> web.Response:
+        """Only a salted hash is stored (A01.FR.08) and the password is never logged (A01.FR.09)."""
+        body = await _json_object(request)
+        station_id = _required_string(body, "station_id")
+        password = _required_string(body, "password")
+        await self._known_station(station_id)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        if not await self.store.set_password_hash(station_id, password_hash):
+            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        log.info("Basic authentication password set for station %r", station_id)
+        return web.json_response({"station_id": station_id, "basic_auth": True})
+
+    # -- HTTP API: transactions and exchanges ----------------------------------------------------------------
+
+    async def _list_transactions(self, request: web.Request) -> web.Response:
+        transactions = await self.store.list_transactions(request.query.get("station_id"))
+        return web.json_response(
+            [
+                {
+                    "id": tx.id,
+                    "station_id": tx.station_id,
+                    "connector_id": tx.connector_id,
+                    "id_tag": tx.id_tag,
+                    "auth_status": tx.auth_status,
+                    "meter_start": tx.meter_start,
+                    "meter_stop": tx.meter_stop,
+                    "started_at": tx.started_at,
+                    "stopped_at": tx.stopped_at,
+                    "stop_reason": tx.stop_reason,
+                    "reservation_id": tx.reservation_id,
+                    "meter_value_count": tx.meter_value_count,
+                }
+                for tx in transactions
+            ]
+        )
+
+    async def _list_unknown_stops(self, request: web.Request) -> web.Response:
+        stops = await self.store.list_unknown_stops(request.query.get("station_id"))
+        return web.json_response(
+            [
+                {
+                    "station_id": stop.station_id,
+                    "transaction_id": stop.transaction_id,
+                    "id_tag": stop.id_tag,
+                    "meter_stop": stop.meter_stop,
+                    "stopped_at": stop.stopped_at,
+                    "stop_reason": stop.stop_reason,
+                    "received_at": format_time(stop.received_at_s),
+                }
+                for stop in stops
+            ]
+        )
+
+    async def _list_exchanges(self, request: web.Request) -> web.Response:
+        limit_text = request.query.get("limit", "100")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_EXCHANGES:
+            raise ApiError(400, f"'limit' must be an integer from 1 to {_MAX_EXCHANGES}.")
+        exchanges = await self.store.list_exchanges(
+            station_id=request.query.get("station_id"), limit=int(limit_text)
+        )
+        return web.json_response([exchange.as_json() for exchange in exchanges])
+
+    # -- HTTP API: CSMS -> station CALLs ---------------------------------------------------------------------
+
+    async def _list_actions(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            [{"action": action, "trigger": kebab} for kebab, action in sorted(ACTION_BY_KEBAB.items())]
+        )
+
+    async def _call_camel(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action not in CSMS_INITIATED:
+            raise ApiError(
+                404, f"{action!r} is not an action the CSMS can send; GET /api/actions lists them."
+            )
+        return await self._call(request, request.match_info["station_id"], action)
+
+    async def _call_kebab(self, request: web.Request) -> web.Response:
+        name = request.match_info["action"]
+        action = ACTION_BY_KEBAB.get(name)
+        if action is None:
+            raise ApiError(404, f"{name!r} is not an action the CSMS can send; GET /api/actions lists them.")
+        return await self._call(request, request.match_info["station_id"], action)
+
+    async def _call(self, request: web.Request, station_id: str, action: str) -> web.Response:
+        """Send one CALL and relay the answer: 200 with the CALLRESULT payload, 502 for a CALLERROR (or a
+        station that dropped the connection meanwhile), 504 when it did not answer in time."""
+        payload = await _json_object(request, empty={})
+        try:
+            commands.check_payload(action, payload)
+            station = await self._known_station(station_id)
+            connection = self._connections.get(station_id)
+            if connection is None:
+                raise ApiError(404, f"Station {station_id!r} is not connected.")
+            refusal = commands.registration_refusal(action, station.registration_status)
+            if refusal is not None:
+                raise ApiError(409, refusal)
+            reply = await connection.outbox.call(action, payload)
+        except InvalidPayload as exc:
+            return web.json_response(
+                {
+                    "error": str(exc),
+                    "violations": [{"path": v.path, "message": v.message} for v in exc.violations],
+                },
+                status=400,
+            )
+        except CallTimedOut as exc:
+            raise ApiError(504, str(exc)) from None
+        except StationGone as exc:
+            raise ApiError(502, str(exc)) from None
+        headers = {"X-OCPP-Message-Id": reply.unique_id}
+        if isinstance(reply.frame, CallError):
+            return web.json_response(
+                {
+                    "error": "CALLERROR",
+                    "errorCode": reply.frame.error_code,
+                    "errorDescription": reply.frame.error_description,
+                    "errorDetails": reply.frame.error_details,
+                },
+                status=502,
+                headers=headers,
+            )
+        if reply.violations:
+            headers["X-OCPP-Schema-Violations"] = str(len(reply.violations))
+        return web.json_response(reply.frame.payload, headers=headers)
+
+
+async def serve(*, host: str, port: int, db_path: str | Path) -> None:
+    """Run the bundled CSMS until cancelled (``ocpp-harness csms``)."""
+    async with CsmsServer(host=host, port=port, db_path=db_path) as server:
+        print(f"CSMS listening on {server.ws_url} (API {server.api_url})", flush=True)
+        await asyncio.get_running_loop().create_future()

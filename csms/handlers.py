@@ -1,0 +1,249 @@
+"""What the bundled CSMS answers to each CALL a charge point sends (OCPP 1.6 §4, security whitepaper).
+
+Every answer is a business answer: a refusal (unknown tag, unknown vendor) is a normal CALLRESULT, never a
+CALLERROR (reference §5.2). CALLERRORs are kept for framing and schema problems and for actions the CSMS does
+not take from a station (OCPP-J 1.6 §4.2.3). Whatever a station says is persisted before it is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from csms.store import Store, Token
+from harness.ocppj.frames import Call, CallError, CallResult, ErrorCode, encode_error, encode_result
+from harness.ocppj.schemas import SchemaViolation, actions, error_code_for, validate
+from harness.ocppj.timefmt import format_time
+
+log = logging.getLogger(__name__)
+
+# Actions only a charge point initiates (OCPP 1.6 §4, plus the security whitepaper's notifications and CSR).
+# DataTransfer goes both ways, so it is not here: the CSMS answers it and can send it.
+STATION_INITIATED: frozenset[str] = frozenset(
+    {
+        "Authorize",
+        "BootNotification",
+        "DiagnosticsStatusNotification",
+        "FirmwareStatusNotification",
+        "Heartbeat",
+        "MeterValues",
+        "StartTransaction",
+        "StatusNotification",
+        "StopTransaction",
+        "SecurityEventNotification",
+        "SignCertificate",
+        "LogStatusNotification",
+        "SignedFirmwareStatusNotification",
+    }
+)
+
+_MAX_VIOLATIONS_IN_DESCRIPTION = 5
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a handler needs besides the payload; ``now_s`` is taken once per CALL so a message is judged at
+    one instant (expiry checks and ``currentTime`` agree)."""
+
+    station_id: str
+    store: Store
+    now_s: float
+    heartbeat_interval_s: int
+
+
+Handler = Callable[[CallContext, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def effective_token_status(token: Token | None, now_s: float) -> str:
+    """The idTagInfo status of a token (OCPP 1.6 §7 AuthorizationStatus; reference §5.4, TC_023_1/2/3):
+    unknown -> Invalid, administratively refused -> its status, expiry date passed -> Expired."""
+    if token is None:
+        return "Invalid"
+    if token.status != "Accepted":
+        return token.status
+    if token.expiry_at_s is not None and token.expiry_at_s <= now_s:
+        return "Expired"
+    return "Accepted"
+
+
+async def id_tag_info(store: Store, id_tag: str, now_s: float) -> dict[str, Any]:
+    """IdTagInfo for Authorize, StartTransaction and StopTransaction (OCPP 1.6 §7 IdTagInfo).
+
+    ``parentIdTag`` is returned for every known tag of a group: TC_053_CSMS and TC_069_CS compare it.
+    ``expiryDate`` is given when known, and for an Accepted tag only while it lies in the future.
+    """
+    token = await store.get_token(id_tag)
+    status = effective_token_status(token, now_s)
+    info: dict[str, Any] = {"status": status}
+    if token is None:
+        return info
+    if token.parent_id_tag:
+        info["parentIdTag"] = token.parent_id_tag
+    if token.expiry_at_s is not None and (status != "Accepted" or token.expiry_at_s > now_s):
+        info["expiryDate"] = format_time(token.expiry_at_s)
+    return info
+
+
+async def _boot_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """OCPP 1.6 §4.2: Accepted carries the heartbeat interval, Pending/Rejected the retry interval, as an
+    integer (2019-12 schema); the defaults are > 0 (TC_001_CSMS, SV asserts > 0)."""
+    status, config = await ctx.store.record_boot(ctx.station_id, payload, now_s=ctx.now_s)
+    interval_s = config.interval_for(status, heartbeat_interval_s=ctx.heartbeat_interval_s)
+    return {"status": status, "currentTime": format_time(ctx.now_s), "interval": interval_s}
+
+
+async def _heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    await ctx.store.record_heartbeat(ctx.station_id, now_s=ctx.now_s)
+    return {"currentTime": format_time(ctx.now_s)}
+
+
+async def _authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"idTagInfo": await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)}
+
+
+async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """A transaction id is handed out even for a refused tag: the schema requires it and TC_037_3_CSMS then
+    stops that transaction. Past timestamps (offline queue, TC_037/TC_039) and reservationId are accepted."""
+    info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
+    transaction_id = await ctx.store.start_transaction(ctx.station_id, payload, auth_status=info["status"])
+    return {"idTagInfo": info, "transactionId": transaction_id}
+
+
+async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Any transactionId is accepted, also one from before a reboot (TC_032_1_CSMS) or one this CSMS never
+    issued: refusing a stop would make the station retry it forever (OCPP 1.6 §4.10)."""
+    known = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    if not known:
+        log.warning(
+            "station %s stopped transaction %s, which this CSMS did not start for it",
+            ctx.station_id,
+            payload["transactionId"],
+        )
+    await ctx.store.add_meter_values(
+        ctx.station_id,
+        connector_id=None,
+        transaction_id=payload["transactionId"],
+        meter_values=list(payload.get("transactionData", [])),
+        source="StopTransaction",
+    )
+    if "idTag" in payload:
+        return {"idTagInfo": await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)}
+    return {}
+
+
+async def _status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Any status in any order is acknowledged: Charging may precede StartTransaction and Finishing may
+    precede StopTransaction (D24 §1.2). Connector 0 is the charge point itself."""
+    await ctx.store.set_connector_status(ctx.station_id, payload, now_s=ctx.now_s)
+    return {}
+
+
+async def _meter_values(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Meter values outside a transaction are accepted too (TC_054_CSMS triggers one)."""
+    await ctx.store.add_meter_values(
+        ctx.station_id,
+        connector_id=payload["connectorId"],
+        transaction_id=payload.get("transactionId"),
+        meter_values=list(payload["meterValue"]),
+        source="MeterValues",
+    )
+    return {}
+
+
+async def _data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """OCPP 1.6 §4.3: this CSMS implements no vendor extension, so every vendorId is unknown (TC_064_CSMS;
+    Accepted would pass there only with a warning)."""
+    return {"status": "UnknownVendorId"}
+
+
+async def _acknowledge(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Notifications whose answer is empty; their content is kept in the exchange log."""
+    return {}
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "BootNotification": _boot_notification,
+    "Heartbeat": _heartbeat,
+    "Authorize": _authorize,
+    "StartTransaction": _start_transaction,
+    "StopTransaction": _stop_transaction,
+    "StatusNotification": _status_notification,
+    "MeterValues": _meter_values,
+    "DataTransfer": _data_transfer,
+    "DiagnosticsStatusNotification": _acknowledge,
+    "FirmwareStatusNotification": _acknowledge,
+    "SecurityEventNotification": _acknowledge,
+    "LogStatusNotification": _acknowledge,
+    "SignedFirmwareStatusNotification": _acknowledge,
+}
+
+
+def describe_violations(violations: list[SchemaViolation]) -> str:
+    shown = "; ".join(str(violation) for violation in violations[:_MAX_VIOLATIONS_IN_DESCRIPTION])
+    more = len(violations) - _MAX_VIOLATIONS_IN_DESCRIPTION
+    return shown + (f"; and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The frame sent back for one CALL, and the schema violations of the request (for the exchange log)."""
+
+    frame: CallResult | CallError
+    violations: list[SchemaViolation]
+
+
+async def answer_call(call: Call, ctx: CallContext) -> Answer:
+    """Answer one CALL: NotImplemented for an action OCPP 1.6 does not have, NotSupported for one the CSMS
+    does not take from a station (SignCertificate until the PKI exists, any CSMS-initiated action), the
+    schema's CALLERROR code for an invalid payload (OCPP-J 1.6 §4.2.3), else the handler's CALLRESULT."""
+    if call.action not in actions():
+        return Answer(
+            encode_error(call.unique_id, ErrorCode.NOT_IMPLEMENTED.value, f"unknown action {call.action!r}"),
+            [],
+        )
+    handler = HANDLERS.get(call.action)
+    if handler is None:
+        return Answer(
+            encode_error(
+                call.unique_id,
+                ErrorCode.NOT_SUPPORTED.value,
+                f"this CSMS does not accept {call.action} from a charge point",
+            ),
+            [],
+        )
+    violations = validate(call.action, call.payload, response=False)
+    if violations:
+        return Answer(
+            encode_error(
+                call.unique_id,
+                error_code_for(violations).value,
+                describe_violations(violations),
+                {"violations": [{"path": v.path, "message": v.message} for v in violations]},
+            ),
+            violations,
+        )
+    try:
+        payload = await handler(ctx, call.payload)
+    except Exception:
+        log.exception("handling %s from station %s failed", call.action, ctx.station_id)
+        return Answer(
+            encode_error(
+                call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"
+            ),
+            [],
+        )
+    own_violations = validate(call.action, payload, response=True)
+    if own_violations:
+        # The bundled CSMS must never put a schema-invalid frame on the wire (reference §5.3).
+        log.error("answer to %s would break its schema: %s", call.action, describe_violations(own_violations))
+        return Answer(
+            encode_error(
+                call.unique_id,
+                ErrorCode.INTERNAL_ERROR.value,
+                f"the CSMS built an invalid {call.action} answer",
+            ),
+            [],
+        )
+    return Answer(encode_result(call.unique_id, payload), [])

@@ -1,0 +1,698 @@
+"""SQLite persistence of the bundled CSMS (aiosqlite, plain SQL, no ORM).
+
+One connection per server. Every write runs under one asyncio lock: aiosqlite interleaves coroutines between
+statements, and a commit issued by one coroutine would otherwise commit another one's half-done
+read-modify-write (the boot answer, the stop of a transaction). WAL with ``synchronous=NORMAL`` keeps a commit
+per OCPP message cheap enough for the load runner while still surviving a crash of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import aiosqlite
+
+from harness.ocppj.timefmt import format_time
+
+BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
+BOOT_STATUSES: tuple[BootStatus, ...] = ("Accepted", "Pending", "Rejected")
+
+TokenStatus: TypeAlias = Literal["Accepted", "Blocked", "Expired", "Invalid"]
+TOKEN_STATUSES: tuple[TokenStatus, ...] = ("Accepted", "Blocked", "Expired", "Invalid")
+
+DEFAULT_BOOT_RETRY_INTERVAL_S = 10
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS stations (
+    id                      TEXT PRIMARY KEY,
+    boot_status             TEXT NOT NULL DEFAULT 'Accepted',
+    boot_interval_s         INTEGER,
+    boot_accept_after       INTEGER,
+    boot_remaining          INTEGER,
+    password_hash           TEXT,
+    registration_status     TEXT,
+    boot_count              INTEGER NOT NULL DEFAULT 0,
+    last_boot_at            REAL,
+    last_heartbeat_at       REAL,
+    vendor                  TEXT,
+    model                   TEXT,
+    serial_number           TEXT,
+    firmware_version        TEXT,
+    boot_payload            TEXT,
+    created_at              REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id_tag          TEXT PRIMARY KEY COLLATE NOCASE,
+    status          TEXT NOT NULL,
+    expiry_at       REAL,
+    parent_id_tag   TEXT
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id      TEXT NOT NULL,
+    connector_id    INTEGER NOT NULL,
+    id_tag          TEXT NOT NULL,
+    auth_status     TEXT NOT NULL,
+    meter_start     INTEGER NOT NULL,
+    started_at      TEXT NOT NULL,
+    reservation_id  INTEGER,
+    meter_stop      INTEGER,
+    stopped_at      TEXT,
+    stop_reason     TEXT,
+    stop_id_tag     TEXT
+);
+CREATE INDEX IF NOT EXISTS transactions_station ON transactions (station_id);
+CREATE TABLE IF NOT EXISTS unknown_stops (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id      TEXT NOT NULL,
+    transaction_id  INTEGER NOT NULL,
+    id_tag          TEXT,
+    meter_stop      INTEGER NOT NULL,
+    stopped_at      TEXT NOT NULL,
+    stop_reason     TEXT,
+    received_at     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meter_values (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id      TEXT NOT NULL,
+    connector_id    INTEGER,
+    transaction_id  INTEGER,
+    timestamp       TEXT NOT NULL,
+    sampled_value   TEXT NOT NULL,
+    source          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS meter_values_transaction ON meter_values (transaction_id);
+CREATE TABLE IF NOT EXISTS status_notifications (
+    station_id          TEXT NOT NULL,
+    connector_id        INTEGER NOT NULL,
+    status              TEXT NOT NULL,
+    error_code          TEXT NOT NULL,
+    info                TEXT,
+    vendor_id           TEXT,
+    vendor_error_code   TEXT,
+    timestamp           TEXT,
+    received_at         REAL NOT NULL,
+    PRIMARY KEY (station_id, connector_id)
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    station_id          TEXT NOT NULL,
+    direction           TEXT NOT NULL,
+    unique_id           TEXT NOT NULL,
+    action              TEXT NOT NULL,
+    request             TEXT NOT NULL,
+    outcome             TEXT NOT NULL,
+    response            TEXT,
+    error_code          TEXT,
+    error_description   TEXT,
+    error_details       TEXT,
+    schema_violations   TEXT NOT NULL,
+    requested_at        REAL NOT NULL,
+    answered_at         REAL
+);
+CREATE INDEX IF NOT EXISTS exchanges_station ON exchanges (station_id);
+"""
+
+
+@dataclass(frozen=True)
+class BootConfig:
+    """How the CSMS answers BootNotification (OCPP 1.6 §4.2; AQ-1 of the certificate).
+
+    ``accept_after_boots``: answer ``status`` (Pending or Rejected) to that many boots, then Accepted;
+    ``None`` keeps that answer until it is changed or an operator accepts the station through the API.
+    ``interval_s``: the ``interval`` of the answer; ``None`` means the server's heartbeat interval for
+    Accepted and :data:`DEFAULT_BOOT_RETRY_INTERVAL_S` for Pending/Rejected.
+    """
+
+    status: BootStatus = "Accepted"
+    interval_s: int | None = None
+    accept_after_boots: int | None = None
+
+    def interval_for(self, status: BootStatus, *, heartbeat_interval_s: int) -> int:
+        if self.interval_s is not None:
+            return self.interval_s
+        return heartbeat_interval_s if status == "Accepted" else DEFAULT_BOOT_RETRY_INTERVAL_S
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    connector_id: int
+    status: str
+    error_code: str
+    info: str | None
+    vendor_id: str | None
+    vendor_error_code: str | None
+    timestamp: str | None
+    received_at_s: float
+
+
+@dataclass(frozen=True)
+class Station:
+    id: str
+    boot: BootConfig
+    boots_until_accepted: int | None
+    password_hash: str | None
+    registration_status: str | None
+    boot_count: int
+    last_boot_at_s: float | None
+    last_heartbeat_at_s: float | None
+    vendor: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None
+
+
+@dataclass(frozen=True)
+class Token:
+    id_tag: str
+    status: TokenStatus
+    expiry_at_s: float | None
+    parent_id_tag: str | None
+
+
+@dataclass(frozen=True)
+class Transaction:
+    id: int
+    station_id: str
+    connector_id: int
+    id_tag: str
+    auth_status: str
+    meter_start: int
+    started_at: str
+    reservation_id: int | None
+    meter_stop: int | None
+    stopped_at: str | None
+    stop_reason: str | None
+    meter_value_count: int
+
+
+@dataclass(frozen=True)
+class UnknownStop:
+    """A StopTransaction for an id this CSMS never issued to that station (answered anyway: TC_032_1,
+    §5.5)."""
+
+    station_id: str
+    transaction_id: int
+    id_tag: str | None
+    meter_stop: int
+    stopped_at: str
+    stop_reason: str | None
+    received_at_s: float
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One CALL and what came back. ``direction`` is ``csms_to_station`` or ``station_to_csms``; ``outcome``
+    is ``result``, ``error``, ``timeout`` or ``disconnected``."""
+
+    id: int
+    station_id: str
+    direction: str
+    unique_id: str
+    action: str
+    request: dict[str, Any]
+    outcome: str
+    response: dict[str, Any] | None
+    error_code: str | None
+    error_description: str | None
+    error_details: dict[str, Any] | None
+    schema_violations: list[str]
+    requested_at_s: float
+    answered_at_s: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "station_id": self.station_id,
+            "direction": self.direction,
+            "unique_id": self.unique_id,
+            "action": self.action,
+            "request": self.request,
+            "outcome": self.outcome,
+            "response": self.response,
+            "error_code": self.error_code,
+            "error_description": self.error_description,
+            "error_details": self.error_details,
+            "schema_violations": self.schema_violations,
+            "requested_at": format_time(self.requested_at_s),
+            "answered_at": None if self.answered_at_s is None else format_time(self.answered_at_s),
+        }
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads_object(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, dict) else None
+
+
+class Store:
+    """The CSMS database. Open with :meth:`open`, release with :meth:`close`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        db = await aiosqlite.connect(str(path))
+        try:
+            db.row_factory = sqlite3.Row
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.executescript(_SCHEMA)
+            await db.commit()
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            row: sqlite3.Row | None = await cursor.fetchone()
+        return row
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            rows = await cursor.fetchall()
+        return [row for row in rows if isinstance(row, sqlite3.Row)]
+
+    # -- stations ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _station(row: sqlite3.Row) -> Station:
+        return Station(
+            id=row["id"],
+            boot=BootConfig(row["boot_status"], row["boot_interval_s"], row["boot_accept_after"]),
+            boots_until_accepted=row["boot_remaining"],
+            password_hash=row["password_hash"],
+            registration_status=row["registration_status"],
+            boot_count=row["boot_count"],
+            last_boot_at_s=row["last_boot_at"],
+            last_heartbeat_at_s=row["last_heartbeat_at"],
+            vendor=row["vendor"],
+            model=row["model"],
+            serial_number=row["serial_number"],
+            firmware_version=row["firmware_version"],
+        )
+
+    async def get_station(self, station_id: str) -> Station | None:
+        row = await self._one("SELECT * FROM stations WHERE id = ?", (station_id,))
+        return None if row is None else self._station(row)
+
+    async def list_stations(self) -> list[Station]:
+        return [self._station(row) for row in await self._all("SELECT * FROM stations ORDER BY id")]
+
+    async def provision_station(self, station_id: str, *, boot: BootConfig | None, now_s: float) -> bool:
+        """Create the station or update its boot answer; True when it was created."""
+        async with self._lock:
+            exists = await self._one("SELECT 1 FROM stations WHERE id = ?", (station_id,)) is not None
+            if not exists:
+                await self._db.execute(
+                    "INSERT INTO stations (id, created_at) VALUES (?, ?)", (station_id, now_s)
+                )
+            if boot is not None:
+                await self._set_boot(station_id, boot)
+            await self._db.commit()
+        return not exists
+
+    async def _set_boot(self, station_id: str, boot: BootConfig) -> None:
+        await self._db.execute(
+            "UPDATE stations SET boot_status = ?, boot_interval_s = ?, boot_accept_after = ?,"
+            " boot_remaining = ? WHERE id = ?",
+            (boot.status, boot.interval_s, boot.accept_after_boots, boot.accept_after_boots, station_id),
+        )
+
+    async def set_boot_config(self, station_id: str, boot: BootConfig) -> bool:
+        """Replace the boot answer (and restart the Pending count); False for an unknown station."""
+        async with self._lock:
+            cursor = await self._db.execute("SELECT 1 FROM stations WHERE id = ?", (station_id,))
+            found = await cursor.fetchone() is not None
+            await cursor.close()
+            if found:
+                await self._set_boot(station_id, boot)
+                await self._db.commit()
+        return found
+
+    async def accept_station(self, station_id: str) -> bool:
+        """The operator accepts a Pending or Rejected station: every later boot is answered Accepted."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE stations SET boot_status = 'Accepted', boot_remaining = NULL,"
+                " boot_accept_after = NULL WHERE id = ?",
+                (station_id,),
+            )
+            found = cursor.rowcount > 0
+            await cursor.close()
+            await self._db.commit()
+        return found
+
+    async def record_boot(
+        self, station_id: str, payload: dict[str, Any], *, now_s: float
+    ) -> tuple[BootStatus, BootConfig]:
+        """Decide the answer to one BootNotification and store what the station said about itself.
+
+        Returns the registration status and the boot configuration it came from (for the interval).
+        """
+        async with self._lock:
+            row = await self._one("SELECT * FROM stations WHERE id = ?", (station_id,))
+            if row is None:
+                raise LookupError(f"station {station_id!r} is not provisioned")
+            config = self._station(row).boot
+            status: BootStatus = config.status
+            remaining: int | None = row["boot_remaining"]
+            if status != "Accepted" and remaining is not None:
+                if remaining > 0:
+                    remaining -= 1
+                else:
+                    status = "Accepted"
+            await self._db.execute(
+                "UPDATE stations SET registration_status = ?, boot_remaining = ?,"
+                " boot_count = boot_count + 1, last_boot_at = ?, vendor = ?, model = ?, serial_number = ?,"
+                " firmware_version = ?, boot_payload = ? WHERE id = ?",
+                (
+                    status,
+                    remaining,
+                    now_s,
+                    payload.get("chargePointVendor"),
+                    payload.get("chargePointModel"),
+                    payload.get("chargePointSerialNumber"),
+                    payload.get("firmwareVersion"),
+                    _dumps(payload),
+                    station_id,
+                ),
+            )
+            await self._db.commit()
+        return status, config
+
+    async def record_heartbeat(self, station_id: str, *, now_s: float) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "UPDATE stations SET last_heartbeat_at = ? WHERE id = ?", (now_s, station_id)
+            )
+            await self._db.commit()
+
+    async def set_password_hash(self, station_id: str, password_hash: str) -> bool:
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE stations SET password_hash = ? WHERE id = ?", (password_hash, station_id)
+            )
+            found = cursor.rowcount > 0
+            await cursor.close()
+            await self._db.commit()
+        return found
+
+    # -- connector status ----------------------------------------------------------------------------------
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        async with self._lock:
+            await self._db.execute(sql, params)
+            await self._db.commit()
+
+    async def set_connector_status(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> None:
+        await self._write(
+            "INSERT INTO status_notifications (station_id, connector_id, status, error_code, info, vendor_id,"
+            " vendor_error_code, timestamp, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,"
+            " error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,"
+            " vendor_error_code = excluded.vendor_error_code, timestamp = excluded.timestamp,"
+            " received_at = excluded.received_at",
+            (
+                station_id,
+                payload["connectorId"],
+                payload["status"],
+                payload["errorCode"],
+                payload.get("info"),
+                payload.get("vendorId"),
+                payload.get("vendorErrorCode"),
+                payload.get("timestamp"),
+                now_s,
+            ),
+        )
+
+    async def connector_statuses(self, station_id: str) -> list[ConnectorStatus]:
+        rows = await self._all(
+            "SELECT * FROM status_notifications WHERE station_id = ? ORDER BY connector_id", (station_id,)
+        )
+        return [
+            ConnectorStatus(
+                connector_id=row["connector_id"],
+                status=row["status"],
+                error_code=row["error_code"],
+                info=row["info"],
+                vendor_id=row["vendor_id"],
+                vendor_error_code=row["vendor_error_code"],
+                timestamp=row["timestamp"],
+                received_at_s=row["received_at"],
+            )
+            for row in rows
+        ]
+
+    # -- tokens --------------------------------------------------------------------------------------------
+
+    async def put_token(self, token: Token) -> bool:
+        """Create or replace a token; True when it was created. Id tags compare case-insensitively
+        (CiString20)."""
+        async with self._lock:
+            exists = await self._one("SELECT 1 FROM tokens WHERE id_tag = ?", (token.id_tag,)) is not None
+            await self._db.execute(
+                "INSERT INTO tokens (id_tag, status, expiry_at, parent_id_tag) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status,"
+                " expiry_at = excluded.expiry_at, parent_id_tag = excluded.parent_id_tag",
+                (token.id_tag, token.status, token.expiry_at_s, token.parent_id_tag),
+            )
+            await self._db.commit()
+        return not exists
+
+    async def get_token(self, id_tag: str) -> Token | None:
+        row = await self._one("SELECT * FROM tokens WHERE id_tag = ?", (id_tag,))
+        if row is None:
+            return None
+        return Token(row["id_tag"], row["status"], row["expiry_at"], row["parent_id_tag"])
+
+    async def list_tokens(self) -> list[Token]:
+        rows = await self._all("SELECT * FROM tokens ORDER BY id_tag")
+        return [Token(row["id_tag"], row["status"], row["expiry_at"], row["parent_id_tag"]) for row in rows]
+
+    # -- transactions --------------------------------------------------------------------------------------
+
+    async def start_transaction(self, station_id: str, payload: dict[str, Any], *, auth_status: str) -> int:
+        """Store a StartTransaction and hand out its id: AUTOINCREMENT never reuses one, so ids stay unique
+        and > 0 across restarts (OCPP 1.6 §4.8; SV asserts > 0)."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "INSERT INTO transactions (station_id, connector_id, id_tag, auth_status, meter_start,"
+                " started_at, reservation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    station_id,
+                    payload["connectorId"],
+                    payload["idTag"],
+                    auth_status,
+                    payload["meterStart"],
+                    payload["timestamp"],
+                    payload.get("reservationId"),
+                ),
+            )
+            transaction_id = cursor.lastrowid
+            await cursor.close()
+            await self._db.commit()
+        if transaction_id is None:
+            raise RuntimeError("SQLite did not report the new transaction id")
+        return transaction_id
+
+    async def stop_transaction(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> bool:
+        """Record a StopTransaction; False when the id is not one of this station's transactions (it is then
+        kept in ``unknown_stops``). A repeated stop (a re-sent queued message) overwrites the first."""
+        transaction_id = payload["transactionId"]
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE transactions SET meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ?"
+                " WHERE id = ? AND station_id = ?",
+                (
+                    payload["meterStop"],
+                    payload["timestamp"],
+                    payload.get("reason"),
+                    payload.get("idTag"),
+                    transaction_id,
+                    station_id,
+                ),
+            )
+            known = cursor.rowcount > 0
+            await cursor.close()
+            if not known:
+                await self._db.execute(
+                    "INSERT INTO unknown_stops (station_id, transaction_id, id_tag, meter_stop, stopped_at,"
+                    " stop_reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        station_id,
+                        transaction_id,
+                        payload.get("idTag"),
+                        payload["meterStop"],
+                        payload["timestamp"],
+                        payload.get("reason"),
+                        now_s,
+                    ),
+                )
+            await self._db.commit()
+        return known
+
+    async def list_transactions(self, station_id: str | None = None) -> list[Transaction]:
+        sql = (
+            "SELECT t.*, (SELECT COUNT(*) FROM meter_values m WHERE m.transaction_id = t.id"
+            " AND m.station_id = t.station_id) AS meter_value_count FROM transactions t"
+        )
+        params: tuple[Any, ...] = ()
+        if station_id is not None:
+            sql += " WHERE t.station_id = ?"
+            params = (station_id,)
+        rows = await self._all(sql + " ORDER BY t.id", params)
+        return [
+            Transaction(
+                id=row["id"],
+                station_id=row["station_id"],
+                connector_id=row["connector_id"],
+                id_tag=row["id_tag"],
+                auth_status=row["auth_status"],
+                meter_start=row["meter_start"],
+                started_at=row["started_at"],
+                reservation_id=row["reservation_id"],
+                meter_stop=row["meter_stop"],
+                stopped_at=row["stopped_at"],
+                stop_reason=row["stop_reason"],
+                meter_value_count=row["meter_value_count"],
+            )
+            for row in rows
+        ]
+
+    async def list_unknown_stops(self, station_id: str | None = None) -> list[UnknownStop]:
+        sql = "SELECT * FROM unknown_stops"
+        params: tuple[Any, ...] = ()
+        if station_id is not None:
+            sql += " WHERE station_id = ?"
+            params = (station_id,)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [
+            UnknownStop(
+                station_id=row["station_id"],
+                transaction_id=row["transaction_id"],
+                id_tag=row["id_tag"],
+                meter_stop=row["meter_stop"],
+                stopped_at=row["stopped_at"],
+                stop_reason=row["stop_reason"],
+                received_at_s=row["received_at"],
+            )
+            for row in rows
+        ]
+
+    async def add_meter_values(
+        self,
+        station_id: str,
+        *,
+        connector_id: int | None,
+        transaction_id: int | None,
+        meter_values: list[dict[str, Any]],
+        source: str,
+    ) -> None:
+        """One row per MeterValue element (a timestamp with its sampled values)."""
+        if not meter_values:
+            return
+        async with self._lock:
+            await self._db.executemany(
+                "INSERT INTO meter_values (station_id, connector_id, transaction_id, timestamp,"
+                " sampled_value, source) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        station_id,
+                        connector_id,
+                        transaction_id,
+                        value["timestamp"],
+                        _dumps(value.get("sampledValue", [])),
+                        source,
+                    )
+                    for value in meter_values
+                ],
+            )
+            await self._db.commit()
+
+    # -- exchanges -----------------------------------------------------------------------------------------
+
+    async def add_exchange(
+        self,
+        *,
+        station_id: str,
+        direction: str,
+        unique_id: str,
+        action: str,
+        request: dict[str, Any],
+        outcome: str,
+        response: dict[str, Any] | None = None,
+        error_code: str | None = None,
+        error_description: str | None = None,
+        error_details: dict[str, Any] | None = None,
+        schema_violations: list[str] | None = None,
+        requested_at_s: float,
+        answered_at_s: float | None,
+    ) -> None:
+        await self._write(
+            "INSERT INTO exchanges (station_id, direction, unique_id, action, request, outcome, response,"
+            " error_code, error_description, error_details, schema_violations, requested_at, answered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                station_id,
+                direction,
+                unique_id,
+                action,
+                _dumps(request),
+                outcome,
+                None if response is None else _dumps(response),
+                error_code,
+                error_description,
+                None if error_details is None else _dumps(error_details),
+                _dumps(schema_violations or []),
+                requested_at_s,
+                answered_at_s,
+            ),
+        )
+
+    async def list_exchanges(self, *, station_id: str | None = None, limit: int = 100) -> list[Exchange]:
+        """The latest ``limit`` exchanges, oldest first."""
+        sql = "SELECT * FROM exchanges"
+        params: list[Any] = []
+        if station_id is not None:
+            sql += " WHERE station_id = ?"
+            params.append(station_id)
+        sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+        params.append(limit)
+        rows = await self._all(sql, params)
+        return [
+            Exchange(
+                id=row["id"],
+                station_id=row["station_id"],
+                direction=row["direction"],
+                unique_id=row["unique_id"],
+                action=row["action"],
+                request=_loads_object(row["request"]) or {},
+                outcome=row["outcome"],
+                response=_loads_object(row["response"]),
+                error_code=row["error_code"],
+                error_description=row["error_description"],
+                error_details=_loads_object(row["error_details"]),
+                schema_violations=list(json.loads(row["schema_violations"])),
+                requested_at_s=row["requested_at"],
+                answered_at_s=row["answered_at"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,155 @@
+"""Test helpers for the bundled CSMS: a scripted charge point over a real websocket and a JSON API client.
+
+Everything runs over loopback against a server on an ephemeral port, so the tests exercise the same bytes a
+conformance run does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+RECV_TIMEOUT_S = 2.0
+SILENCE_S = 0.3
+
+BOOT_PAYLOAD: dict[str, Any] = {
+    "chargePointVendor": "VendorX",
+    "chargePointModel": "ModelY",
+    "chargePointSerialNumber": "SN-1",
+    "firmwareVersion": "1.0.0",
+}
+
+
+def basic_auth(username: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
+
+
+async def open_socket(
+    url: str,
+    *,
+    subprotocols: Sequence[str] | None = ("ocpp1.6",),
+    headers: dict[str, str] | None = None,
+) -> ClientConnection:
+    return await connect(
+        url,
+        subprotocols=None if subprotocols is None else [Subprotocol(p) for p in subprotocols],
+        additional_headers=headers,
+        proxy=None,
+        open_timeout=RECV_TIMEOUT_S,
+        close_timeout=1.0,
+        ping_interval=None,
+    )
+
+
+class StationSocket:
+    """The charge point side: sends CALLs, answers the CSMS's CALLs, and notices what it was not expecting."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self._counter = 0
+
+    async def send_raw(self, text: str) -> None:
+        await self.ws.send(text)
+
+    async def recv(self, timeout_s: float = RECV_TIMEOUT_S) -> list[Any]:
+        text = await asyncio.wait_for(self.ws.recv(), timeout_s)
+        frame = json.loads(text)
+        assert isinstance(frame, list), text
+        return frame
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """Send a CALL and return the frame answering it (CALLRESULT or CALLERROR)."""
+        self._counter += 1
+        unique_id = f"cp-{self._counter}"
+        await self.ws.send(json.dumps([2, unique_id, action, payload]))
+        frame = await self.recv()
+        assert frame[0] in (3, 4) and frame[1] == unique_id, frame
+        return frame
+
+    async def result(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        frame = await self.call(action, payload)
+        assert frame[0] == 3, f"expected a CALLRESULT, got {frame}"
+        result = frame[2]
+        assert isinstance(result, dict)
+        return result
+
+    async def error(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        frame = await self.call(action, payload)
+        assert frame[0] == 4, f"expected a CALLERROR, got {frame}"
+        assert isinstance(frame[3], str) and isinstance(frame[4], dict), frame
+        return frame
+
+    async def boot(self) -> dict[str, Any]:
+        return await self.result("BootNotification", BOOT_PAYLOAD)
+
+    async def expect_call(self, action: str, timeout_s: float = RECV_TIMEOUT_S) -> list[Any]:
+        frame = await self.recv(timeout_s)
+        assert frame[0] == 2 and frame[2] == action, f"expected a {action} CALL, got {frame}"
+        return frame
+
+    async def answer(self, call: list[Any], payload: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps([3, call[1], payload]))
+
+    async def answer_error(
+        self, call: list[Any], code: str, description: str, details: dict[str, Any]
+    ) -> None:
+        await self.ws.send(json.dumps([4, call[1], code, description, details]))
+
+    async def expect_silence(self, for_s: float = SILENCE_S) -> None:
+        """OCTT quirk (reference §5.6): the CSMS must not send anything it was not asked to."""
+        try:
+            text = await asyncio.wait_for(self.ws.recv(), for_s)
+        except TimeoutError:
+            return
+        raise AssertionError(f"the CSMS sent an unsolicited frame: {text!r}")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Api:
+    """The CSMS HTTP API; every answer must be JSON."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def request(self, method: str, path: str, body: Any = None, *, raw: str | None = None) -> Reply:
+        data = raw if raw is not None else (None if body is None else json.dumps(body))
+        async with self.session.request(
+            method, path, data=data, headers={"Content-Type": "application/json"}
+        ) as response:
+            assert response.content_type == "application/json", await response.text()
+            return Reply(response.status, await response.json(), dict(response.headers))
+
+    async def get(self, path: str) -> Reply:
+        return await self.request("GET", path)
+
+    async def post(self, path: str, body: Any = None, *, raw: str | None = None) -> Reply:
+        return await self.request("POST", path, body, raw=raw)
+
+    async def put(self, path: str, body: Any = None) -> Reply:
+        return await self.request("PUT", path, body)
+
+    async def provision(self, station_id: str, boot: dict[str, Any] | None = None) -> Reply:
+        body: dict[str, Any] = {"id": station_id}
+        if boot is not None:
+            body["boot"] = boot
+        reply = await self.post("/api/stations", body)
+        assert reply.status in (200, 201), reply
+        return reply
+
+    async def trigger(self, station_id: str, action: str, payload: dict[str, Any] | None = None) -> Reply:
+        return await self.post(f"/api/octt/1.6/{station_id}/{action}", {} if payload is None else payload)
