@@ -17,14 +17,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from csms.handlers import STATION_INITIATED, describe_violations
+from csms.handlers import describe_violations
 from csms.store import Store
 from harness.ocppj.frames import CallError, CallResult, encode_call
-from harness.ocppj.schemas import SchemaViolation, actions, kebab_case, validate
+from harness.ocppj.schemas import SchemaViolation, csms_actions, kebab_case, validate
 
 log = logging.getLogger(__name__)
 
-CSMS_INITIATED: frozenset[str] = actions() - STATION_INITIATED
+CSMS_INITIATED: frozenset[str] = csms_actions()
 
 
 ACTION_BY_KEBAB: Mapping[str, str] = {kebab_case(action): action for action in sorted(CSMS_INITIATED)}

@@ -21,23 +21,6 @@ log = logging.getLogger(__name__)
 
 # Actions only a charge point initiates (OCPP 1.6 §4, plus the security whitepaper's notifications and CSR).
 # DataTransfer goes both ways, so it is not here: the CSMS answers it and can send it.
-STATION_INITIATED: frozenset[str] = frozenset(
-    {
-        "Authorize",
-        "BootNotification",
-        "DiagnosticsStatusNotification",
-        "FirmwareStatusNotification",
-        "Heartbeat",
-        "MeterValues",
-        "StartTransaction",
-        "StatusNotification",
-        "StopTransaction",
-        "SecurityEventNotification",
-        "SignCertificate",
-        "LogStatusNotification",
-        "SignedFirmwareStatusNotification",
-    }
-)
 
 _MAX_VIOLATIONS_IN_DESCRIPTION = 5
 
