@@ -1,0 +1,142 @@
+"""Test support: the bundled CSMS and a frame-rewriting proxy on a background event loop.
+
+The proxy sits between the simulated station and the bundled CSMS and lets a test break one CSMS answer or CALL
+(a string transactionId, Accepted for a blocked token, a CALLERROR for a StatusNotification, ...). It works on
+the wire, so the bundled CSMS itself stays free of test hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
+
+from csms.app import CsmsServer
+
+# (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, or None to drop it.
+Mutation = Callable[[list[Any], dict[str, list[Any]]], str | None]
+
+
+@dataclass
+class Proxy:
+    """Forwards ``/ocpp/<id>`` websockets to ``upstream``; ``mutate`` rewrites frames the CSMS sends."""
+
+    upstream: str
+    mutate: Mutation | None = None
+    port: int = 0
+    seen_actions: list[str] = field(default_factory=list)
+
+    async def _handle(self, station: ServerConnection) -> None:
+        path = station.request.path if station.request else "/"
+        station_id = path.rsplit("/", 1)[-1]
+        request = station.request
+        headers = {k: v for k, v in request.headers.raw_items() if k.lower() == "authorization"} if request else {}
+        async with connect(
+            f"{self.upstream}/{station_id}", subprotocols=[Subprotocol("ocpp1.6")], additional_headers=headers
+        ) as csms:
+            pending: dict[str, list[Any]] = {}
+
+            async def up() -> None:
+                async for text in station:
+                    frame = json.loads(text)
+                    if frame[0] == 2:
+                        pending[frame[1]] = [frame[2], frame[3]]
+                        self.seen_actions.append(frame[2])
+                    await csms.send(text)
+
+            async def down() -> None:
+                async for text in csms:
+                    frame = json.loads(text)
+                    out = self.mutate(frame, pending) if self.mutate else str(text)
+                    if out is not None:
+                        await station.send(out)
+
+            # Either side closing ends the pair: the other direction is cancelled, then the upstream closes.
+            tasks = {asyncio.create_task(up()), asyncio.create_task(down())}
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Proxy:
+        self._server = await serve(self._handle, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp1.6")])
+        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+
+class BackgroundLoop:
+    """An event loop in a thread for servers the synchronous session talks to."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Awaitable[Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+
+@dataclass
+class Stack:
+    """A running bundled CSMS behind a proxy."""
+
+    csms: CsmsServer
+    proxy: Proxy
+
+
+async def start_stack(db_path: Path) -> Stack:
+    csms = CsmsServer(host="127.0.0.1", port=0, db_path=db_path)
+    await csms.__aenter__()
+    proxy = Proxy(upstream=csms.ws_url)
+    await proxy.__aenter__()
+    return Stack(csms, proxy)
+
+
+async def stop_stack(stack: Stack) -> None:
+    await stack.proxy.__aexit__(None, None, None)
+    await stack.csms.__aexit__(None, None, None)
+
+
+def target_document(*, ws_url: str, api_url: str, response_s: float = 5, step_s: float = 8) -> dict[str, Any]:
+    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy)."""
+    return {
+        "name": "bundled CSMS behind a test proxy",
+        "profiles": ["Core"],
+        "additional_questions": ["AQ-1"],
+        "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
+        "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
+        "tokens": {
+            "central": {"valid": "OCA_TOKEN_1", "blocked": "BLOCKED", "expired": "EXPIRED"},
+            "iso14443": {"valid": "123456789", "blocked": "222222222", "expired": "333333333"},
+            "keycode": {"valid": "KEY_CODE_TOKEN", "blocked": "BLOCKED_KC", "expired": "EXPIRED_KC"},
+            "iso15693": {"valid": "987654321", "blocked": "111111111", "expired": "444444444"},
+            "invalid": "UNKNOWN_0001",
+            "parent": "GROUP_0001",
+        },
+        "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
+        "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5},
+        "provision": True,
+    }
