@@ -102,7 +102,7 @@ class ScenarioFile(pytest.File):
         from harness.scenario.loader import load_scenario
 
         try:
-            scenario = load_scenario(self.path)
+            scenario = load_scenario(_relative(self.path, self.config.invocation_params.dir))
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
         for case in expand([scenario], _target(self.config)):
@@ -111,6 +111,14 @@ class ScenarioFile(pytest.File):
             if scenario.additional_question == "AQ-1":
                 item.add_marker("aq1")
             yield item
+
+
+def _relative(path: Path, start: Path) -> Path:
+    """Paths in messages and reproduce commands are relative to where pytest was started, when they can be."""
+    try:
+        return path.relative_to(start)
+    except ValueError:
+        return path
 
 
 class ScenarioFailure(Exception):
