@@ -745,6 +745,10 @@ class Engine:
         if isinstance(step, Configure):
             raise HarnessError(f"the driver did not complete '{step.operation}' within {waited:.1f} s")
         if isinstance(step, Send | Exchange):
+            if self._in_flight is not None:
+                # A CALL is still out: its own response timeout decides first.
+                state.deadline = self._in_flight.sent_at + self.settings.response_timeout_s
+                return
             seen = [e.frame.action for e in self._exchanges[state.exchange_window :] if not e.consumed]
             raise ConformanceFailure(
                 f"no {step.action} exchange completed within {waited:.1f} s"

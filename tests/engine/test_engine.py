@@ -1,0 +1,316 @@
+"""The scenario engine without sockets: a scripted CSMS answers frames, time is simulated, so every rule the
+engine enforces is checked exactly and fast."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from harness.ocppj.frames import Call, parse_frame
+from harness.results import Verdict
+from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings
+from harness.scenario.loader import load_scenario
+from simulator.model import ChargePoint, StationSpec
+
+T = "2026-01-01T00:00:00.000Z"
+COMPLIANT: dict[str, dict[str, Any]] = {
+    "BootNotification": {"status": "Accepted", "currentTime": T, "interval": 300},
+    "StatusNotification": {},
+    "Heartbeat": {"currentTime": T},
+    "Authorize": {"idTagInfo": {"status": "Accepted"}},
+    "StartTransaction": {"idTagInfo": {"status": "Accepted"}, "transactionId": 42},
+    "StopTransaction": {},
+    "MeterValues": {},
+    "DataTransfer": {"status": "UnknownVendorId"},
+}
+BOOT = """
+  - exchange: BootNotification
+    expect: {status: Accepted}
+  - exchange: StatusNotification
+    request: {connectorId: 1, status: Available}
+"""
+VARIABLES = {"station_id": "CP_1", "connector": 1, "connectors": 1, "token": "TAG_1", "blocked_token": "B",
+             "expired_token": "E", "invalid_token": "I", "id_tag_parent": None}
+
+Answer = Callable[[Call], "str | None"]
+OnRequest = Callable[[DriverRequest], Iterable[str]]
+
+
+def result(call: Call, payload: dict[str, Any]) -> str:
+    return json.dumps([3, call.unique_id, payload])
+
+
+def compliant(call: Call) -> str | None:
+    return result(call, COMPLIANT[call.action])
+
+
+def scenario(tmp_path: Path, steps: str, **top: Any) -> Any:
+    header = "".join(f"{key}: {json.dumps(value)}\n" for key, value in top.items())
+    path = tmp_path / "TC_T.yaml"
+    path.write_text(f"id: TC_T\ntitle: t\nprofile: Core\n{header}steps:{steps}", encoding="utf-8")
+    return load_scenario(path)
+
+
+def run(
+    tmp_path: Path,
+    steps: str,
+    answer: Answer = compliant,
+    on_request: OnRequest = lambda request: (),
+    driver_ok: bool = True,
+    subprotocol: str | None = "ocpp1.6",
+    **top: Any,
+) -> Engine:
+    """Drive the engine to its outcome with a scripted CSMS; time jumps to the next deadline when idle."""
+    now = 1000.0
+    engine = Engine(
+        scenario(tmp_path, steps, **top),
+        station=ChargePoint(StationSpec(station_id="CP_1"), now=now),
+        variables=VARIABLES,
+        settings=EngineSettings(station_id="CP_1", connector_id=1, response_timeout_s=30, step_timeout_s=20),
+        now=now,
+        new_id=iter(f"id-{n}" for n in range(10_000)).__next__,
+    )
+    connected = False
+    while not engine.finished and now < 2000:
+        if engine.wants_connection() and not connected:
+            connected = True
+            engine.connection_opened(now, url="ws://test/ocpp/CP_1", subprotocol=subprotocol)
+        progressed = False
+        for text in engine.data_to_send():
+            frame = parse_frame(text)
+            if isinstance(frame, Call):
+                reply = answer(frame)
+                if reply is not None:
+                    now += 0.002
+                    engine.receive(reply, now)
+                    progressed = True
+        for request in engine.driver_requests():
+            for text in on_request(request):
+                engine.receive(text, now)
+            engine.driver_done(request.request_id, DriverOutcome(driver_ok, "scripted"), now)
+            progressed = True
+        if not progressed:
+            deadline = engine.next_deadline()
+            now = max(now, deadline) if deadline is not None else now + 1
+            engine.tick(now)
+    assert engine.outcome is not None
+    return engine
+
+
+CHARGING = BOOT + """
+  - act: plug
+  - exchange: StatusNotification
+    request: {status: Preparing}
+  - act: present_token
+  - exchange: Authorize
+    expect: {idTagInfo: {status: Accepted}}
+  - exchange: StartTransaction
+    expect: {idTagInfo: {status: Accepted}, transactionId: {schema: {type: integer, minimum: 1}}}
+    capture: {tx_id: response.transactionId}
+  - exchange: StatusNotification
+    request: {status: Charging}
+"""
+
+
+def test_a_compliant_csms_passes_and_captures_values(tmp_path: Path) -> None:
+    engine = run(tmp_path, CHARGING)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    assert engine.variables["tx_id"] == 42
+    assert {sample.action for sample in engine.latencies} >= {"BootNotification", "Authorize", "StartTransaction"}
+    assert all(abs(sample.latency_s - 0.002) < 1e-6 for sample in engine.latencies)
+    assert engine.warnings == []
+
+
+def test_charging_status_and_start_transaction_match_in_either_order(tmp_path: Path) -> None:
+    """OCTT D24 §1.2: StatusNotification(Charging) may come before or after StartTransaction."""
+    swapped = CHARGING.replace(
+        """  - exchange: StartTransaction
+    expect: {idTagInfo: {status: Accepted}, transactionId: {schema: {type: integer, minimum: 1}}}
+    capture: {tx_id: response.transactionId}
+  - exchange: StatusNotification
+    request: {status: Charging}
+""",
+        """  - exchange: StatusNotification
+    request: {status: Charging}
+  - exchange: StartTransaction
+    expect: {transactionId: 42}
+""",
+    )
+    assert swapped != CHARGING
+    assert run(tmp_path, swapped).outcome.verdict is Verdict.PASS  # type: ignore[union-attr]
+
+
+def test_a_callerror_to_a_station_call_fails(tmp_path: Path) -> None:
+    def refuse_status(call: Call) -> str | None:
+        if call.action == "StatusNotification":
+            return json.dumps([4, call.unique_id, "InternalError", "no", {}])
+        return compliant(call)
+
+    outcome = run(tmp_path, BOOT, refuse_status).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == "the CSMS answered StatusNotification with CALLERROR InternalError ('no'); a valid request must get a CALLRESULT"
+    assert outcome.reference == "OCPP-J 1.6 §4.2.3"
+
+
+def test_an_expected_callerror_passes_and_a_result_instead_fails(tmp_path: Path) -> None:
+    steps = BOOT + """
+  - send: DataTransfer
+    payload: {vendorId: x}
+    expect_error: NotImplemented
+"""
+
+    def not_implemented(call: Call) -> str | None:
+        if call.action == "DataTransfer":
+            return json.dumps([4, call.unique_id, "NotImplemented", "", {}])
+        return compliant(call)
+
+    assert run(tmp_path, steps, not_implemented).outcome.verdict is Verdict.PASS  # type: ignore[union-attr]
+    outcome = run(tmp_path, steps).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert "where a CALLERROR NotImplemented was expected" in (outcome.message or "")
+
+
+def test_a_schema_violation_in_a_csms_answer_fails(tmp_path: Path) -> None:
+    def string_id(call: Call) -> str | None:
+        if call.action == "StartTransaction":
+            return result(call, {"idTagInfo": {"status": "Accepted"}, "transactionId": "42"})
+        return compliant(call)
+
+    outcome = run(tmp_path, CHARGING, string_id).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == (
+        "the CSMS's StartTransaction.conf breaks the OCPP 1.6 schema: transactionId: '42' is not of type 'integer'"
+    )
+    assert outcome.step is not None and outcome.step.startswith("step 7 (exchange StartTransaction)")
+
+
+def test_a_date_time_without_time_zone_fails_the_schema(tmp_path: Path) -> None:
+    def local_time(call: Call) -> str | None:
+        if call.action == "BootNotification":
+            return result(call, {"status": "Accepted", "currentTime": "2026-01-01T00:00:00", "interval": 10})
+        return compliant(call)
+
+    outcome = run(tmp_path, BOOT, local_time).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert "currentTime: '2026-01-01T00:00:00' is not a 'date-time'" in (outcome.message or "")
+
+
+def test_an_answer_for_an_unknown_message_id_fails(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT, lambda call: json.dumps([3, "other", {}])).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.reference == "OCPP-J 1.6 §4.1.4"
+
+
+def test_no_answer_within_the_response_timeout_fails(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT, lambda call: None if call.action == "StatusNotification" else compliant(call)).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == "the CSMS did not answer StatusNotification within 30 s"
+
+
+def test_a_malformed_frame_from_the_csms_fails(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT, lambda call: '[3, "id-0", {}').outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message is not None and outcome.message.startswith("the CSMS sent a malformed OCPP-J frame: not JSON")
+
+
+def test_a_missing_subprotocol_fails(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT, subprotocol=None).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.reference == "OCPP-J 1.6 §3.2; TC_088_CSMS"
+    assert outcome.actual == "no header"
+
+
+REMOTE_STOP = CHARGING + """
+  - trigger: RemoteStopTransaction
+    payload: {transactionId: "${tx_id}"}
+  - expect_call: RemoteStopTransaction
+    match: {transactionId: "${tx_id}"}
+  - exchange: StopTransaction
+    request: {transactionId: "${tx_id}", reason: Remote}
+"""
+
+
+def csms_sends(action: str, payload: dict[str, Any]) -> OnRequest:
+    return lambda request: [json.dumps([2, "csms-1", action, payload])]
+
+
+def test_a_triggered_csms_call_is_matched_and_answered_by_the_station(tmp_path: Path) -> None:
+    engine = run(tmp_path, REMOTE_STOP, on_request=csms_sends("RemoteStopTransaction", {"transactionId": 42}))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    sent = [r.text for r in engine.records if r.direction == ">"]
+    assert '[3,"csms-1",{"status":"Accepted"}]' in sent
+
+
+def test_a_csms_call_with_the_wrong_value_fails(tmp_path: Path) -> None:
+    outcome = run(tmp_path, REMOTE_STOP, on_request=csms_sends("RemoteStopTransaction", {"transactionId": 7})).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == "RemoteStopTransaction from the CSMS does not match: transactionId: expected 42, got 7"
+    assert (outcome.expected, outcome.actual) == ('{"transactionId": 42}', '{"transactionId": 7}')
+
+
+def test_a_csms_call_that_never_comes_fails_after_the_step_timeout(tmp_path: Path) -> None:
+    outcome = run(tmp_path, REMOTE_STOP).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == "the CSMS did not send RemoteStopTransaction within 20.0 s"
+
+
+def test_a_schema_invalid_csms_call_gets_a_callerror_and_fails(tmp_path: Path) -> None:
+    engine = run(tmp_path, REMOTE_STOP, on_request=csms_sends("RemoteStopTransaction", {"transactionId": "42"}))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.FAIL
+    assert '[4,"csms-1","TypeConstraintViolation"' in engine.records[-1].text
+
+
+def test_a_driver_failure_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    outcome = run(tmp_path, REMOTE_STOP, driver_ok=False).outcome
+    assert outcome is not None and outcome.verdict is Verdict.ERROR
+    assert outcome.message == "the driver could not make the CSMS act: scripted"
+
+
+def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -> None:
+    steps = BOOT + """
+  - trigger: ClearCache
+  - wait: 1
+"""
+    engine = run(tmp_path, steps, on_request=csms_sends("GetConfiguration", {}))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    assert engine.warnings == [
+        "the CSMS sent GetConfiguration which no step expected; OCTT fails a test on unsolicited CSMS calls "
+        "(reference §5.6)"
+    ]
+
+
+def test_expect_no_call_fails_when_the_csms_calls(tmp_path: Path) -> None:
+    steps = BOOT + """
+  - trigger: ClearCache
+  - expect_no_call: any
+    for_s: 5
+"""
+    outcome = run(tmp_path, steps, on_request=csms_sends("ClearCache", {})).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == "the CSMS sent ClearCache while nothing was expected for 5 s"
+
+
+def test_leading_configure_steps_run_before_the_station_is_switched_on(tmp_path: Path) -> None:
+    steps = """
+  - configure: boot_answer
+    payload: {status: Pending}
+""" + BOOT
+    engine = run(tmp_path, steps)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    texts = [record.text for record in engine.records]
+    assert texts[0] == "driver request 1: ok scripted"
+    assert texts[1] == "connected to ws://test/ocpp/CP_1 (subprotocol 'ocpp1.6')"
+
+
+def test_an_unexpected_answer_value_fails_with_expected_and_actual(tmp_path: Path) -> None:
+    def blocked(call: Call) -> str | None:
+        if call.action == "Authorize":
+            return result(call, {"idTagInfo": {"status": "Blocked"}})
+        return compliant(call)
+
+    outcome = run(tmp_path, CHARGING, blocked).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == 'Authorize.conf from the CSMS does not match: idTagInfo.status: expected "Accepted", got "Blocked"'
+    assert outcome.actual == '{"idTagInfo": {"status": "Blocked"}}'
