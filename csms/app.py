@@ -138,9 +138,7 @@ async def _json_object(request: web.Request, *, empty: Any = None) -> dict[str, 
     return body
 
 
-def _string(
-    body: dict[str, Any], key: str, *, required: bool = True, max_length: int | None = None
-) -> str | None:
+def _string(body: dict[str, Any], key: str, *, required: bool = True, max_length: int | None = None) -> str | None:
     value = body.get(key)
     if value is None:
         if required:
@@ -168,9 +166,7 @@ def _time(body: dict[str, Any], key: str) -> float | None:
     try:
         return parse_time(value)
     except ValueError:
-        raise ApiError(
-            400, f"'{key}' must be an RFC 3339 date-time with a time zone, got {value!r}."
-        ) from None
+        raise ApiError(400, f"'{key}' must be an RFC 3339 date-time with a time zone, got {value!r}.") from None
 
 
 def _int(value: Any, key: str, *, minimum: int) -> int:
@@ -230,9 +226,7 @@ async def _json_errors(
     except web.HTTPException as exc:
         if not request.path.startswith("/api") or exc.status < 400:
             raise
-        return web.json_response(
-            {"error": f"{exc.reason}: {request.method} {request.path}."}, status=exc.status
-        )
+        return web.json_response({"error": f"{exc.reason}: {request.method} {request.path}."}, status=exc.status)
     except Exception:
         if not request.path.startswith("/api"):
             raise
@@ -327,9 +321,7 @@ class CsmsServer:
         if connections:
             async with asyncio.TaskGroup() as group:
                 for connection in connections:
-                    group.create_task(
-                        connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down")
-                    )
+                    group.create_task(connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down"))
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -454,13 +446,9 @@ class CsmsServer:
             if message.type == WSMsgType.TEXT:
                 await self._on_text(connection, message.data)
             elif message.type == WSMsgType.BINARY:
-                log.warning(
-                    "station %r sent a binary frame; OCPP-J uses text frames: ignored", connection.station_id
-                )
+                log.warning("station %r sent a binary frame; OCPP-J uses text frames: ignored", connection.station_id)
             elif message.type == WSMsgType.ERROR:
-                log.warning(
-                    "websocket of station %r failed: %s", connection.station_id, connection.ws.exception()
-                )
+                log.warning("websocket of station %r failed: %s", connection.station_id, connection.ws.exception())
 
     async def _on_text(self, connection: _Connection, text: str) -> None:
         station_id = connection.station_id
@@ -469,9 +457,7 @@ class CsmsServer:
             frame = parse_frame(text)
         except FrameError as exc:
             if exc.unique_id is None:
-                log.warning(
-                    "station %r sent a frame without a readable message id (%s): ignored", station_id, exc
-                )
+                log.warning("station %r sent a frame without a readable message id (%s): ignored", station_id, exc)
                 return
             error = encode_error(exc.unique_id, exc.error_code.value, str(exc))
             await self.store.add_exchange(
@@ -711,9 +697,7 @@ class CsmsServer:
         limit_text = request.query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_EXCHANGES:
             raise ApiError(400, f"'limit' must be an integer from 1 to {_MAX_EXCHANGES}.")
-        exchanges = await self.store.list_exchanges(
-            station_id=request.query.get("station_id"), limit=int(limit_text)
-        )
+        exchanges = await self.store.list_exchanges(station_id=request.query.get("station_id"), limit=int(limit_text))
         return web.json_response([exchange.as_json() for exchange in exchanges])
 
     # -- HTTP API: CSMS -> station CALLs ---------------------------------------------------------------------
@@ -726,9 +710,7 @@ class CsmsServer:
     async def _call_camel(self, request: web.Request) -> web.Response:
         action = request.match_info["action"]
         if action not in CSMS_INITIATED:
-            raise ApiError(
-                404, f"{action!r} is not an action the CSMS can send; GET /api/actions lists them."
-            )
+            raise ApiError(404, f"{action!r} is not an action the CSMS can send; GET /api/actions lists them.")
         return await self._call(request, request.match_info["station_id"], action)
 
     async def _call_kebab(self, request: web.Request) -> web.Response:

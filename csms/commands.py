@@ -41,13 +41,10 @@ def registration_refusal(action: str, registration_status: str | None) -> str | 
     """
     if registration_status == "Rejected":
         return (
-            f"The station's registration is Rejected, so the CSMS sends it nothing, not even {action}"
-            " (OCPP 1.6 §4.2)."
+            f"The station's registration is Rejected, so the CSMS sends it nothing, not even {action} (OCPP 1.6 §4.2)."
         )
     if registration_status == "Pending" and action in _REFUSED_WHILE_PENDING:
-        return (
-            f"The station's registration is Pending, so the CSMS must not send it {action} (OCPP 1.6 §4.2)."
-        )
+        return f"The station's registration is Pending, so the CSMS must not send it {action} (OCPP 1.6 §4.2)."
     return None
 
 
@@ -57,9 +54,7 @@ class CommandError(Exception):
 
 class InvalidPayload(CommandError):
     def __init__(self, action: str, violations: list[SchemaViolation]) -> None:
-        super().__init__(
-            f"The {action} payload breaks the OCPP 1.6 schema: {describe_violations(violations)}."
-        )
+        super().__init__(f"The {action} payload breaks the OCPP 1.6 schema: {describe_violations(violations)}.")
         self.violations = violations
 
 
@@ -107,9 +102,7 @@ class Outbox:
     queued one with :class:`StationGone`.
     """
 
-    def __init__(
-        self, *, station_id: str, send: Send, store: Store, call_timeout_s: float, clock: Clock
-    ) -> None:
+    def __init__(self, *, station_id: str, send: Send, store: Store, call_timeout_s: float, clock: Clock) -> None:
         self._station_id = station_id
         self._send = send
         self._store = store
@@ -133,9 +126,7 @@ class Outbox:
                 try:
                     await self._send(frame.raw)
                 except (ConnectionError, RuntimeError) as exc:
-                    raise StationGone(
-                        f"Station {self._station_id!r} could not be sent {action}: {exc}."
-                    ) from None
+                    raise StationGone(f"Station {self._station_id!r} could not be sent {action}: {exc}.") from None
                 async with asyncio.timeout(self._call_timeout_s):
                     answer = await pending.future
             except TimeoutError:
@@ -148,9 +139,7 @@ class Outbox:
                 raise
             finally:
                 self._pending = None
-            reply_violations = (
-                validate(action, answer.payload, response=True) if isinstance(answer, CallResult) else []
-            )
+            reply_violations = validate(action, answer.payload, response=True) if isinstance(answer, CallResult) else []
             if reply_violations:
                 log.warning(
                     "station %s answered %s with a payload that breaks its schema: %s",

@@ -212,9 +212,7 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
     except Exception:
         log.exception("handling %s from station %s failed", call.action, ctx.station_id)
         return Answer(
-            encode_error(
-                call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"
-            ),
+            encode_error(call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"),
             [],
         )
     own_violations = validate(call.action, payload, response=True)

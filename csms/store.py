@@ -321,9 +321,7 @@ class Store:
         async with self._lock:
             exists = await self._one("SELECT 1 FROM stations WHERE id = ?", (station_id,)) is not None
             if not exists:
-                await self._db.execute(
-                    "INSERT INTO stations (id, created_at) VALUES (?, ?)", (station_id, now_s)
-                )
+                await self._db.execute("INSERT INTO stations (id, created_at) VALUES (?, ?)", (station_id, now_s))
             if boot is not None:
                 await self._set_boot(station_id, boot)
             await self._db.commit()
@@ -400,9 +398,7 @@ class Store:
 
     async def record_heartbeat(self, station_id: str, *, now_s: float) -> None:
         async with self._lock:
-            await self._db.execute(
-                "UPDATE stations SET last_heartbeat_at = ? WHERE id = ?", (now_s, station_id)
-            )
+            await self._db.execute("UPDATE stations SET last_heartbeat_at = ? WHERE id = ?", (now_s, station_id))
             await self._db.commit()
 
     async def set_password_hash(self, station_id: str, password_hash: str) -> bool:

@@ -130,8 +130,7 @@ class Target:
                 for role, s in self.stations.items()
             },
             "tokens": {
-                kind: {"valid": t.valid, "blocked": t.blocked, "expired": t.expired}
-                for kind, t in self.tokens.items()
+                kind: {"valid": t.valid, "blocked": t.blocked, "expired": t.expired} for kind, t in self.tokens.items()
             },
             "invalid_token": self.invalid_token,
             "parent_id_tag": self.parent_id_tag,
@@ -160,14 +159,18 @@ class _Reader:
     def fail(self, where: str, message: str) -> TargetError:
         return TargetError(f"{self.path}: {where + ': ' if where else ''}{message}")
 
-    def mapping(self, value: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    def mapping(
+        self, value: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         if value is None:
             value = {}
         if not isinstance(value, dict):
             raise self.fail(where, f"expected a mapping, got {type(value).__name__}")
         for key in value:
             if key not in allowed:
-                raise self.fail(where, f"unknown key '{key}'{_suggest(str(key), allowed)} (allowed: {', '.join(allowed)})")
+                raise self.fail(
+                    where, f"unknown key '{key}'{_suggest(str(key), allowed)} (allowed: {', '.join(allowed)})"
+                )
         for key in required:
             if key not in value:
                 raise self.fail(where, f"missing required key '{key}'")
@@ -201,7 +204,9 @@ class _Reader:
             raise self.fail(where, f"expected a list, got {type(value).__name__}")
         for item in value:
             if item not in allowed:
-                raise self.fail(where, f"unknown value '{item}'{_suggest(str(item), allowed)} (allowed: {', '.join(allowed)})")
+                raise self.fail(
+                    where, f"unknown value '{item}'{_suggest(str(item), allowed)} (allowed: {', '.join(allowed)})"
+                )
         return tuple(value)
 
 
@@ -225,8 +230,16 @@ def _substitute(value: Any, path: str, where: str = "") -> Any:
 
 
 _TOP = (
-    "name", "csms", "endpoints", "stations", "tokens", "profiles", "additional_questions",
-    "driver", "timeouts", "provision",
+    "name",
+    "csms",
+    "endpoints",
+    "stations",
+    "tokens",
+    "profiles",
+    "additional_questions",
+    "driver",
+    "timeouts",
+    "provision",
 )
 _STATION = ("id", "security_profile", "basic_auth_password", "connectors", "connector", "vendor", "model")
 _DRIVER = ("kind", "preset", "base_url", "headers", "timeout_s", "requests", "class", "options")
@@ -318,7 +331,9 @@ def parse_target(raw: Any, path: str) -> Target:
     raw_driver = r.mapping(top.get("driver"), "driver", _DRIVER)
     kind = r.string(raw_driver.get("kind", "http"), "driver.kind")
     if kind not in DRIVER_KINDS:
-        raise r.fail("driver.kind", f"unknown driver '{kind}'{_suggest(kind, DRIVER_KINDS)} (allowed: {', '.join(DRIVER_KINDS)})")
+        raise r.fail(
+            "driver.kind", f"unknown driver '{kind}'{_suggest(kind, DRIVER_KINDS)} (allowed: {', '.join(DRIVER_KINDS)})"
+        )
     preset = r.optional_string(raw_driver.get("preset", "bundled" if bundled else "octt"), "driver.preset")
     if preset is not None and preset not in ("octt", "bundled"):
         raise r.fail("driver.preset", f"unknown preset '{preset}'{_suggest(preset, ('octt', 'bundled'))}")
@@ -333,8 +348,10 @@ def parse_target(raw: Any, path: str) -> Target:
         base_url=r.optional_string(raw_driver.get("base_url"), "driver.base_url"),
         headers={str(k): r.string(v, f"driver.headers.{k}") for k, v in headers.items()},
         timeout_s=r.number(raw_driver.get("timeout_s", 35.0), "driver.timeout_s"),
-        requests={str(k): r.mapping(v, f"driver.requests.{k}", ("method", "path", "body"), required=("path",))
-                  for k, v in requests.items()},
+        requests={
+            str(k): r.mapping(v, f"driver.requests.{k}", ("method", "path", "body"), required=("path",))
+            for k, v in requests.items()
+        },
         python_class=python_class,
         options=r.mapping(raw_driver.get("options"), "driver.options", tuple(raw_driver.get("options") or ())),
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
-class Verdict(str, enum.Enum):
+class Verdict(enum.StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"  # the CSMS broke a rule
     ERROR = "ERROR"  # the harness or the environment broke

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,10 +149,8 @@ async def replay(
                     engine.connection_closed(clock.now(), by_peer=False, detail="station went down or offline")
                 for text in engine.data_to_send():
                     if link is not None:
-                        try:
+                        with contextlib.suppress(ConnectionClosed):  # the reader reports the close
                             await link.ws.send(text)
-                        except ConnectionClosed:
-                            pass  # the reader reports the close
                 for request in engine.driver_requests():
                     tasks.add(group.create_task(_drive(request, driver, inbox)))
                 flush()

@@ -233,7 +233,9 @@ class Session:
             latencies=tuple(engine.latencies),
         )
 
-    def _result(self, case: Case, verdict: Verdict, duration_s: float, *, trace: Path | None = None, **fields: Any) -> ScenarioResult:
+    def _result(
+        self, case: Case, verdict: Verdict, duration_s: float, *, trace: Path | None = None, **fields: Any
+    ) -> ScenarioResult:
         scenario = case.scenario
         return ScenarioResult(
             id=case.id,

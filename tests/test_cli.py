@@ -51,7 +51,9 @@ def test_validate_accepts_the_shipped_scenarios(capsys: pytest.CaptureFixture[st
 def test_validate_reports_every_mistake_with_its_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "scenarios" / "TC_X_CSMS.yaml"
     bad.parent.mkdir()
-    bad.write_text("id: TC_X_CSMS\ntitle: x\nprofile: Core\ntimout: 3\nsteps:\n  - exchange: Authorise\n", encoding="utf-8")
+    bad.write_text(
+        "id: TC_X_CSMS\ntitle: x\nprofile: Core\ntimout: 3\nsteps:\n  - exchange: Authorise\n", encoding="utf-8"
+    )
     assert main(["validate", str(bad)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out == [
@@ -95,7 +97,9 @@ def test_run_with_an_unset_environment_variable_names_it(tmp_path: Path, capsys:
     )
 
 
-def test_run_against_an_unreachable_csms_is_one_line_and_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_against_an_unreachable_csms_is_one_line_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     port = free_port()
     target = write_target(tmp_path / "t.yaml", f"ws://127.0.0.1:{port}/ocpp", timeouts={"connect_s": 1})
     assert main(["run", "--target", str(target), "-k", "TC_001", "--out", str(tmp_path / "r")]) == 3

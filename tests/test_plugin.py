@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def scenarios(pytester: pytest.Pytester) -> Path:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     folder = pytester.path / "scenarios"
     shutil.copytree(ROOT / "scenarios" / "_states", folder / "_states")
     (folder / "core").mkdir()
@@ -42,9 +43,10 @@ def test_a_failing_check_shows_the_step_expected_actual_and_trace(pytester: pyte
     result.stdout.fnmatch_lines(
         [
             "*failed step: step 5 (exchange Authorize) at scenarios/core/TC_023_3_CSMS.yaml:*",
-            "*Authorize.conf from the CSMS does not match: idTagInfo.status: expected \"Accepted\", got \"Blocked\"*",
+            '*Authorize.conf from the CSMS does not match: idTagInfo.status: expected "Accepted", got "Blocked"*',
             "*trace: out/*/traces/TC_023_3_CSMS_central_.jsonl*",
-            "*reproduce: pytest scenarios/core/TC_023_3_CSMS.yaml --target *bundled.yaml -k 'TC_023_3_CSMS[[]central[]]'*",
+            "*reproduce: pytest scenarios/core/TC_023_3_CSMS.yaml --target *bundled.yaml"
+            " -k 'TC_023_3_CSMS[[]central[]]'*",
         ]
     )
 
@@ -61,7 +63,9 @@ def test_a_scenario_mistake_is_a_collection_error_with_its_position(pytester: py
 
 
 def test_a_bad_target_is_a_usage_error(pytester: pytest.Pytester, scenarios: Path) -> None:
-    (pytester.path / "t.yaml").write_text("stations: {default: {id: A}}\ntokens: {central: {valid: A}}\n", encoding="utf-8")
+    (pytester.path / "t.yaml").write_text(
+        "stations: {default: {id: A}}\ntokens: {central: {valid: A}}\n", encoding="utf-8"
+    )
     result = pytester.runpytest("scenarios", "--target", "t.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*t.yaml: endpoints: give at least one endpoint*"])

@@ -87,9 +87,7 @@ class HttpDriver:
     async def _request(self, name: str, values: Mapping[str, Any]) -> tuple[int, Any, str]:
         template = self.templates.get(name)
         if template is None:
-            raise DriverError(
-                f"the http driver has no '{name}' request; add driver.requests.{name} to the target file"
-            )
+            raise DriverError(f"the http driver has no '{name}' request; add driver.requests.{name} to the target file")
         if self._session is None:
             self._session = aiohttp.ClientSession(headers=self.headers, timeout=self.timeout)
         method = str(template.get("method", "POST")).upper()
@@ -138,11 +136,19 @@ class HttpDriver:
             tokens = target.tokens.get(kind)
             if tokens is None:
                 continue
-            for id_tag, status in ((tokens.valid, "Accepted"), (tokens.blocked, "Blocked"), (tokens.expired, "Expired")):
+            for id_tag, status in (
+                (tokens.valid, "Accepted"),
+                (tokens.blocked, "Blocked"),
+                (tokens.expired, "Expired"),
+            ):
                 if id_tag is not None:
                     await self._must(
                         "create_token",
-                        {"id_tag": id_tag, "status": status, "parent_id_tag": target.parent_id_tag if status == "Accepted" else None},
+                        {
+                            "id_tag": id_tag,
+                            "status": status,
+                            "parent_id_tag": target.parent_id_tag if status == "Accepted" else None,
+                        },
                     )
 
     async def _must(self, name: str, values: Mapping[str, Any]) -> None:

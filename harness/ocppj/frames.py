@@ -20,7 +20,7 @@ class MessageType(enum.IntEnum):
     CALLERROR = 4
 
 
-class ErrorCode(str, enum.Enum):
+class ErrorCode(enum.StrEnum):
     """CALLERROR codes of OCPP-J 1.6 §4.2.3 (1.6 spelling: FormationViolation, OccurenceConstraintViolation)."""
 
     NOT_IMPLEMENTED = "NotImplemented"
@@ -122,12 +122,7 @@ def parse_frame(text: str) -> Frame:
                 unique_id=unique_id,
             )
         return CallResult(unique_id, data[2], raw=text)
-    if (
-        len(data) != 5
-        or not isinstance(data[2], str)
-        or not isinstance(data[3], str)
-        or not isinstance(data[4], dict)
-    ):
+    if len(data) != 5 or not isinstance(data[2], str) or not isinstance(data[3], str) or not isinstance(data[4], dict):
         raise FrameError(
             "a CALLERROR is [4, UniqueId, errorCode, errorDescription (string), errorDetails (object)]",
             error_code=ErrorCode.FORMATION_VIOLATION,

@@ -26,7 +26,6 @@ _RFC3339 = re.compile(
 FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
 
 
-
 @FORMAT_CHECKER.checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(_RFC3339.match(value))
@@ -42,9 +41,7 @@ def actions() -> frozenset[str]:
     """Every OCPP 1.6 (+ security whitepaper) action with a request schema."""
     names = (entry.name for entry in _schema_dir().iterdir())
     return frozenset(
-        name[: -len(".json")]
-        for name in names
-        if name.endswith(".json") and not name.endswith("Response.json")
+        name[: -len(".json")] for name in names if name.endswith(".json") and not name.endswith("Response.json")
     )
 
 

@@ -37,9 +37,7 @@ def _result(result: ScenarioResult, report_dir: Path) -> dict[str, Any]:
     }
 
 
-def summary_document(
-    run: RunResult, *, report_dir: Path, summary: RunSummary | None = None
-) -> dict[str, Any]:
+def summary_document(run: RunResult, *, report_dir: Path, summary: RunSummary | None = None) -> dict[str, Any]:
     """The content of ``summary.json``; trace paths inside ``report_dir`` are made relative to it."""
     summary = summary or summarize(run)
     return {
@@ -56,8 +54,7 @@ def summary_document(
             for profile in summary.profiles
         },
         "additional_questions": {
-            answer.id: {"supported": answer.supported, "results": list(answer.results)}
-            for answer in summary.questions
+            answer.id: {"supported": answer.supported, "results": list(answer.results)} for answer in summary.questions
         },
         "results": [_result(result, report_dir) for result in run.results],
         "performance": summary.performance.as_dict(),

@@ -69,9 +69,7 @@ def _question_lines(summary: RunSummary, width: int) -> list[str]:
         tested_by = f"tested by {', '.join(answer.results)}" if answer.results else "no scenario ran"
         lines.append(_fit(f"{answer.id:<6} {answer.answer:<10} {tested_by}", width))
         if answer.question:
-            lines += textwrap.wrap(
-                answer.question, max(width, 20), initial_indent=" " * 7, subsequent_indent=" " * 7
-            )
+            lines += textwrap.wrap(answer.question, max(width, 20), initial_indent=" " * 7, subsequent_indent=" " * 7)
     return lines
 
 

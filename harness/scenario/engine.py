@@ -264,8 +264,11 @@ class Engine:
     def driver_done(self, request_id: int, outcome: DriverOutcome, now: float) -> None:
         def run() -> None:
             self.records.append(
-                WireRecord("*", now, f"driver request {request_id}: {'ok' if outcome.ok else 'failed'} "
-                           f"{outcome.detail}".rstrip())
+                WireRecord(
+                    "*",
+                    now,
+                    f"driver request {request_id}: {'ok' if outcome.ok else 'failed'} {outcome.detail}".rstrip(),
+                )
             )
             if not outcome.ok:
                 raise HarnessError(f"the driver could not make the CSMS act: {outcome.detail}")
@@ -281,8 +284,7 @@ class Engine:
                 self._in_flight = None
                 self.station.call_timeout(flight.call, now)
                 raise ConformanceFailure(
-                    f"the CSMS did not answer {flight.frame.action} within "
-                    f"{self.settings.response_timeout_s:g} s",
+                    f"the CSMS did not answer {flight.frame.action} within {self.settings.response_timeout_s:g} s",
                     reference="OCPP-J 1.6 §4.1.1; certificate 'OCPP response time'",
                     actual="no CALLRESULT",
                 )
@@ -315,9 +317,7 @@ class Engine:
         except HarnessError as error:
             self._set_outcome(Verdict.ERROR, error)
         except matchers.UnresolvedVariable as missing:
-            self._set_outcome(
-                Verdict.ERROR, HarnessError(f"variable ${{{missing.args[0]}}} has no value at this step")
-            )
+            self._set_outcome(Verdict.ERROR, HarnessError(f"variable ${{{missing.args[0]}}} has no value at this step"))
 
     def _set_outcome(self, verdict: Verdict, error: Exception) -> None:
         if isinstance(error, ConformanceFailure):
@@ -407,8 +407,7 @@ class Engine:
         flight.response = frame.payload
         if violations:
             raise ConformanceFailure(
-                f"the CSMS's {action}.conf breaks the OCPP 1.6 schema: "
-                + "; ".join(str(v) for v in violations),
+                f"the CSMS's {action}.conf breaks the OCPP 1.6 schema: " + "; ".join(str(v) for v in violations),
                 reference=f"OCPP 1.6 JSON schema {action}Response; OCTT D24 §1.2",
                 actual=frame.payload,
             )
@@ -416,7 +415,11 @@ class Engine:
 
     def _error_expected(self, flight: _StationExchange) -> bool:
         for step in self.scenario.steps[self._index :]:
-            if isinstance(step, Send) and step.action == flight.frame.action and self._state.awaited_call is flight.call:
+            if (
+                isinstance(step, Send)
+                and step.action == flight.frame.action
+                and self._state.awaited_call is flight.call
+            ):
                 return step.expect_error is not None
             if isinstance(step, Exchange) and step.action == flight.frame.action:
                 return step.expect_error is not None
@@ -426,9 +429,7 @@ class Engine:
 
     def _on_csms_call(self, call: Call, now: float) -> None:
         if call.unique_id in self._csms_ids:
-            self.warnings.append(
-                f"the CSMS reused message id {call.unique_id!r} for {call.action} (OCPP-J 1.6 §4.1.4)"
-            )
+            self.warnings.append(f"the CSMS reused message id {call.unique_id!r} for {call.action} (OCPP-J 1.6 §4.1.4)")
         self._csms_ids.add(call.unique_id)
         violations = schemas.validate(call.action, call.payload, response=False)
         if violations:
@@ -442,11 +443,7 @@ class Engine:
                 actual=call.payload,
             )
         step = self._current_step()
-        if (
-            isinstance(step, ExpectNoCall)
-            and step.source == "csms"
-            and _action_matches(step.action, call)
-        ):
+        if isinstance(step, ExpectNoCall) and step.source == "csms" and _action_matches(step.action, call):
             self._answer_csms_call(call, None, None, now)
             raise ConformanceFailure(
                 f"the CSMS sent {call.action} while nothing was expected for {step.for_s:g} s",
@@ -483,9 +480,7 @@ class Engine:
     def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
         reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
         mismatches = (
-            matchers.match(matchers.resolve(step.match, self.variables), call.payload)
-            if step.match is not None
-            else []
+            matchers.match(matchers.resolve(step.match, self.variables), call.payload) if step.match is not None else []
         )
         self._answer_csms_call(call, reply, step.reply_error, now)
         self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, "", consumed=True))
@@ -555,9 +550,7 @@ class Engine:
     def _issue_request(self, kind: Literal["trigger", "configure"], name: str, payload: Mapping[str, Any]) -> int:
         self._next_request_id += 1
         resolved = matchers.resolve(dict(payload), self.variables)
-        self._requests.append(
-            DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id)
-        )
+        self._requests.append(DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id))
         return self._next_request_id
 
     def _run_act(self, step: Act, now: float) -> None:
@@ -618,9 +611,7 @@ class Engine:
         state = self._state
         if state.deadline is None:
             state.deadline = now + self._timeout(step)
-        request_pattern = (
-            matchers.resolve(step.request, self.variables) if step.request is not None else None
-        )
+        request_pattern = matchers.resolve(step.request, self.variables) if step.request is not None else None
         for exchange in self._exchanges[state.exchange_window :]:
             if exchange.consumed or not exchange.done or exchange.frame.action != step.action:
                 continue
@@ -754,8 +745,8 @@ class Engine:
                 f"no {step.action} exchange completed within {waited:.1f} s"
                 + (f" (unmatched exchanges since the last action: {', '.join(seen)})" if seen else ""),
                 reference=step.ref or self._scenario_reference(),
-                expected=f"{step.action}" + (f" matching {matchers.render(step.request)}"
-                                             if isinstance(step, Exchange) and step.request else ""),
+                expected=f"{step.action}"
+                + (f" matching {matchers.render(step.request)}" if isinstance(step, Exchange) and step.request else ""),
                 actual=", ".join(seen) or "nothing",
             )
 
@@ -797,5 +788,3 @@ def _action_matches(action: str | None, call: Call | OutgoingCall) -> bool:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else matchers.render(value)
-
-

@@ -51,9 +51,7 @@ async def open_station(csms: CsmsServer, api: Api) -> AsyncIterator[OpenStation]
         ) -> StationSocket:
             if provision:
                 await api.provision(station_id)
-            ws = await open_socket(
-                f"{csms.ws_url}/{path or station_id}", subprotocols=subprotocols, headers=headers
-            )
+            ws = await open_socket(f"{csms.ws_url}/{path or station_id}", subprotocols=subprotocols, headers=headers)
             stack.push_async_callback(ws.close)
             station = StationSocket(ws)
             if boot:

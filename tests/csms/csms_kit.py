@@ -99,9 +99,7 @@ class StationSocket:
     async def answer(self, call: list[Any], payload: dict[str, Any]) -> None:
         await self.ws.send(json.dumps([3, call[1], payload]))
 
-    async def answer_error(
-        self, call: list[Any], code: str, description: str, details: dict[str, Any]
-    ) -> None:
+    async def answer_error(self, call: list[Any], code: str, description: str, details: dict[str, Any]) -> None:
         await self.ws.send(json.dumps([4, call[1], code, description, details]))
 
     async def expect_silence(self, for_s: float = SILENCE_S) -> None:

@@ -67,9 +67,7 @@ async def test_errors_are_json_sentences(api: Api) -> None:
 
 
 async def test_set_basic_auth_password_validation(api: Api) -> None:
-    reply = await api.post(
-        "/api/octt/set-basic-auth-password", {"station_id": "NOPE", "password": "0123456789abcdef"}
-    )
+    reply = await api.post("/api/octt/set-basic-auth-password", {"station_id": "NOPE", "password": "0123456789abcdef"})
     assert reply.status == 404
     await api.provision("CP_1")
     reply = await api.post("/api/octt/set-basic-auth-password", {"station_id": "CP_1", "password": ""})

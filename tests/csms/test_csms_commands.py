@@ -130,9 +130,7 @@ async def test_callerror_from_station_is_502(api: Api, open_station: OpenStation
     station = await open_station(boot=True)
     async with asyncio.TaskGroup() as group:
         pending = group.create_task(
-            api.trigger(
-                "CP_1", "update-firmware", {"location": "ftp://x", "retrieveDate": "2030-01-01T00:00:00Z"}
-            )
+            api.trigger("CP_1", "update-firmware", {"location": "ftp://x", "retrieveDate": "2030-01-01T00:00:00Z"})
         )
         call = await station.expect_call("UpdateFirmware")
         await station.answer_error(call, "NotSupported", "use SignedUpdateFirmware", {"hint": "L01.FR.20"})
@@ -211,9 +209,7 @@ async def test_no_unsolicited_calls(api: Api, open_station: OpenStation) -> None
     station = await open_station()
     await station.expect_silence()
     await station.boot()
-    await station.result(
-        "StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"}
-    )
+    await station.result("StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"})
     await station.expect_silence()
     async with asyncio.TaskGroup() as group:
         pending = group.create_task(

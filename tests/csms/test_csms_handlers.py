@@ -163,9 +163,7 @@ async def test_start_transaction_ids_are_positive_unique_integers_even_for_inval
     ids = [first["transactionId"], second["transactionId"]]
     assert all(type(i) is int and i > 0 for i in ids) and ids[0] != ids[1]
     transactions = (await api.get("/api/transactions?station_id=CP_1")).body
-    assert [
-        (t["id"], t["connector_id"], t["id_tag"], t["reservation_id"], t["started_at"]) for t in transactions
-    ] == [
+    assert [(t["id"], t["connector_id"], t["id_tag"], t["reservation_id"], t["started_at"]) for t in transactions] == [
         (ids[0], 1, "NOBODY", None, past),
         (ids[1], 2, "VALID", 42, past),
     ]
@@ -182,10 +180,7 @@ async def test_stop_transaction_known_and_unknown(open_station: OpenStation, api
     )
     tx = start["transactionId"]
     sample = {"timestamp": format_time(time.time()), "sampledValue": [{"value": "10"}]}
-    assert (
-        await station.result("MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": [sample]})
-        == {}
-    )
+    assert await station.result("MeterValues", {"connectorId": 1, "transactionId": tx, "meterValue": [sample]}) == {}
     assert await station.result("MeterValues", {"connectorId": 0, "meterValue": [sample]}) == {}
     stop = await station.result(
         "StopTransaction",
@@ -208,9 +203,7 @@ async def test_stop_transaction_known_and_unknown(open_station: OpenStation, api
     (row,) = (await api.get("/api/transactions")).body
     assert (row["meter_stop"], row["stop_reason"], row["meter_value_count"]) == (1500, "EVDisconnected", 3)
     stops = (await api.get("/api/transactions/unknown-stops")).body
-    assert [(s["transaction_id"], s["meter_stop"], s["stop_reason"]) for s in stops] == [
-        (987654, 7, "PowerLoss")
-    ]
+    assert [(s["transaction_id"], s["meter_stop"], s["stop_reason"]) for s in stops] == [(987654, 7, "PowerLoss")]
 
 
 async def test_status_notifications_in_any_order(open_station: OpenStation, api: Api) -> None:
@@ -252,9 +245,7 @@ async def test_notifications_get_empty_answers(open_station: OpenStation) -> Non
 async def test_data_transfer_unknown_vendor(open_station: OpenStation) -> None:
     """TC_064_CSMS."""
     station = await open_station(boot=True)
-    answer = await station.result(
-        "DataTransfer", {"vendorId": "com.example.unknown", "messageId": "x", "data": "y"}
-    )
+    answer = await station.result("DataTransfer", {"vendorId": "com.example.unknown", "messageId": "x", "data": "y"})
     assert answer == {"status": "UnknownVendorId"}
 
 

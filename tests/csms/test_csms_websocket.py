@@ -92,9 +92,7 @@ async def test_basic_auth_is_required_and_checked_before_upgrade(
 async def test_only_a_salted_hash_of_the_password_is_stored(csms: CsmsServer, api: Api) -> None:
     """A01.FR.08: no plain password in the database."""
     await api.provision("CP_1")
-    await api.post(
-        "/api/octt/set-basic-auth-password", {"station_id": "CP_1", "password": "OCA_OCTT_admin_test"}
-    )
+    await api.post("/api/octt/set-basic-auth-password", {"station_id": "CP_1", "password": "OCA_OCTT_admin_test"})
     station = await csms.store.get_station("CP_1")
     assert station is not None and station.password_hash is not None
     assert "OCA_OCTT_admin_test" not in station.password_hash

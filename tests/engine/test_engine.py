@@ -31,8 +31,16 @@ BOOT = """
   - exchange: StatusNotification
     request: {connectorId: 1, status: Available}
 """
-VARIABLES = {"station_id": "CP_1", "connector": 1, "connectors": 1, "token": "TAG_1", "blocked_token": "B",
-             "expired_token": "E", "invalid_token": "I", "id_tag_parent": None}
+VARIABLES = {
+    "station_id": "CP_1",
+    "connector": 1,
+    "connectors": 1,
+    "token": "TAG_1",
+    "blocked_token": "B",
+    "expired_token": "E",
+    "invalid_token": "I",
+    "id_tag_parent": None,
+}
 
 Answer = Callable[[Call], "str | None"]
 OnRequest = Callable[[DriverRequest], Iterable[str]]
@@ -99,7 +107,9 @@ def run(
     return engine
 
 
-CHARGING = BOOT + """
+CHARGING = (
+    BOOT
+    + """
   - act: plug
   - exchange: StatusNotification
     request: {status: Preparing}
@@ -112,6 +122,7 @@ CHARGING = BOOT + """
   - exchange: StatusNotification
     request: {status: Charging}
 """
+)
 
 
 def test_a_compliant_csms_passes_and_captures_values(tmp_path: Path) -> None:
@@ -150,16 +161,23 @@ def test_a_callerror_to_a_station_call_fails(tmp_path: Path) -> None:
 
     outcome = run(tmp_path, BOOT, refuse_status).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
-    assert outcome.message == "the CSMS answered StatusNotification with CALLERROR InternalError ('no'); a valid request must get a CALLRESULT"
+    assert (
+        outcome.message
+        == "the CSMS answered StatusNotification with CALLERROR InternalError ('no'); "
+        "a valid request must get a CALLRESULT"
+    )
     assert outcome.reference == "OCPP-J 1.6 §4.2.3"
 
 
 def test_an_expected_callerror_passes_and_a_result_instead_fails(tmp_path: Path) -> None:
-    steps = BOOT + """
+    steps = (
+        BOOT
+        + """
   - send: DataTransfer
     payload: {vendorId: x}
     expect_error: NotImplemented
 """
+    )
 
     def not_implemented(call: Call) -> str | None:
         if call.action == "DataTransfer":
@@ -212,7 +230,9 @@ def test_no_answer_within_the_response_timeout_fails(tmp_path: Path) -> None:
 def test_a_malformed_frame_from_the_csms_fails(tmp_path: Path) -> None:
     outcome = run(tmp_path, BOOT, lambda call: '[3, "id-0", {}').outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
-    assert outcome.message is not None and outcome.message.startswith("the CSMS sent a malformed OCPP-J frame: not JSON")
+    assert outcome.message is not None and outcome.message.startswith(
+        "the CSMS sent a malformed OCPP-J frame: not JSON"
+    )
 
 
 def test_a_missing_subprotocol_fails(tmp_path: Path) -> None:
@@ -222,7 +242,9 @@ def test_a_missing_subprotocol_fails(tmp_path: Path) -> None:
     assert outcome.actual == "no header"
 
 
-REMOTE_STOP = CHARGING + """
+REMOTE_STOP = (
+    CHARGING
+    + """
   - trigger: RemoteStopTransaction
     payload: {transactionId: "${tx_id}"}
   - expect_call: RemoteStopTransaction
@@ -230,6 +252,7 @@ REMOTE_STOP = CHARGING + """
   - exchange: StopTransaction
     request: {transactionId: "${tx_id}", reason: Remote}
 """
+)
 
 
 def csms_sends(action: str, payload: dict[str, Any]) -> OnRequest:
@@ -269,10 +292,13 @@ def test_a_driver_failure_is_an_error_not_a_failure(tmp_path: Path) -> None:
 
 
 def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -> None:
-    steps = BOOT + """
+    steps = (
+        BOOT
+        + """
   - trigger: ClearCache
   - wait: 1
 """
+    )
     engine = run(tmp_path, steps, on_request=csms_sends("GetConfiguration", {}))
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     assert engine.warnings == [
@@ -282,21 +308,27 @@ def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -
 
 
 def test_expect_no_call_fails_when_the_csms_calls(tmp_path: Path) -> None:
-    steps = BOOT + """
+    steps = (
+        BOOT
+        + """
   - trigger: ClearCache
   - expect_no_call: any
     for_s: 5
 """
+    )
     outcome = run(tmp_path, steps, on_request=csms_sends("ClearCache", {})).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
     assert outcome.message == "the CSMS sent ClearCache while nothing was expected for 5 s"
 
 
 def test_leading_configure_steps_run_before_the_station_is_switched_on(tmp_path: Path) -> None:
-    steps = """
+    steps = (
+        """
   - configure: boot_answer
     payload: {status: Pending}
-""" + BOOT
+"""
+        + BOOT
+    )
     engine = run(tmp_path, steps)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     texts = [record.text for record in engine.records]
@@ -312,5 +344,8 @@ def test_an_unexpected_answer_value_fails_with_expected_and_actual(tmp_path: Pat
 
     outcome = run(tmp_path, CHARGING, blocked).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
-    assert outcome.message == 'Authorize.conf from the CSMS does not match: idTagInfo.status: expected "Accepted", got "Blocked"'
+    assert (
+        outcome.message
+        == 'Authorize.conf from the CSMS does not match: idTagInfo.status: expected "Accepted", got "Blocked"'
+    )
     assert outcome.actual == '{"idTagInfo": {"status": "Blocked"}}'

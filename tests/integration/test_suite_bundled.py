@@ -43,7 +43,9 @@ def test_scenario_passes_against_the_bundled_csms(bundled_session: Session, case
 # ----------------------------------------------------------------------------- deliberately broken CSMS answers
 
 
-def answer(action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None) -> Mutation:
+def answer(
+    action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None
+) -> Mutation:
     """Rewrite the CSMS's CALLRESULT to the station's ``action`` (optionally only for matching requests)."""
 
     def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
@@ -138,7 +140,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Background
     loop.close()
 
 
-def run_broken(stack: tuple[BackgroundLoop, Stack], case: Case, mutation: Mutation, tmp_path: Path, **timeouts: float) -> Any:
+def run_broken(
+    stack: tuple[BackgroundLoop, Stack], case: Case, mutation: Mutation, tmp_path: Path, **timeouts: float
+) -> Any:
     _, running = stack
     running.proxy.mutate = mutation
     try:
@@ -156,7 +160,9 @@ def test_every_scenario_has_a_broken_variant() -> None:
 
 
 @pytest.mark.parametrize("case_id", sorted(BROKEN))
-def test_scenario_fails_against_a_broken_answer(stack: tuple[BackgroundLoop, Stack], tmp_path: Path, case_id: str) -> None:
+def test_scenario_fails_against_a_broken_answer(
+    stack: tuple[BackgroundLoop, Stack], tmp_path: Path, case_id: str
+) -> None:
     mutation, needle, action = BROKEN[case_id]
     result = run_broken(stack, CASES[case_id], mutation, tmp_path)
     assert result.verdict is Verdict.FAIL, result

@@ -18,9 +18,7 @@ from harness.results import RunResult, ScenarioResult, Verdict
 P, F, E, N, X = Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.NOT_APPLICABLE, Verdict.PARTIAL
 
 
-def _result(
-    verdict: Verdict, *, profile: str = "Core", question: str | None = None, n: int = 0
-) -> ScenarioResult:
+def _result(verdict: Verdict, *, profile: str = "Core", question: str | None = None, n: int = 0) -> ScenarioResult:
     return ScenarioResult(
         id=f"TC_{n:03d}_CSMS",
         scenario_id=f"TC_{n:03d}_CSMS",

@@ -39,10 +39,7 @@ def test_frame_line_escapes_line_breaks_and_cuts_long_frames() -> None:
     record = WireRecord("<", 0.0, '[3,"1",\r\n{}]')
     assert frame_line(record) == '< 00:00:00.000Z [3,"1",\\r\\n{}]'
     long = WireRecord(">", 0.0, "x" * 30)
-    assert (
-        frame_line(long, max_chars=10)
-        == "> 00:00:00.000Z " + "x" * 10 + "… (20 more characters in the trace)"
-    )
+    assert frame_line(long, max_chars=10) == "> 00:00:00.000Z " + "x" * 10 + "… (20 more characters in the trace)"
 
 
 def test_one_line_and_summary_line(run: RunResult) -> None:

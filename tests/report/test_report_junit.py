@@ -65,9 +65,7 @@ def test_testcases(run: RunResult, tmp_path: Path) -> None:
 
 
 def test_failure(run: RunResult, tmp_path: Path) -> None:
-    case = next(
-        c for c in _parse(run, tmp_path).iter("testcase") if c.get("name") == "TC_023_3_CSMS[iso15693]"
-    )
+    case = next(c for c in _parse(run, tmp_path).iter("testcase") if c.get("name") == "TC_023_3_CSMS[iso15693]")
     failure = case.find("failure")
     assert failure is not None
     assert failure.get("type") == "ConformanceFailure"

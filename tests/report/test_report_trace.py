@@ -10,9 +10,7 @@ from harness.results import WireRecord
 
 RECORDS = [
     WireRecord("*", 1769979212.0, "connected to ws://127.0.0.1:9000/ocpp/CP1 (subprotocol ocpp1.6)"),
-    WireRecord(
-        ">", 1769979212.486, '[2,"1","BootNotification",{"chargePointVendor":"Ünï","chargePointModel":"M"}]'
-    ),
+    WireRecord(">", 1769979212.486, '[2,"1","BootNotification",{"chargePointVendor":"Ünï","chargePointModel":"M"}]'),
     WireRecord(
         "<",
         1769979212.5125,
