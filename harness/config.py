@@ -323,7 +323,7 @@ def parse_target(raw: Any, path: str) -> Target:
     parent = r.optional_string(raw_tokens.get("parent"), "tokens.parent")
     for value in (invalid, parent, *(v for t in tokens.values() for v in (t.valid, t.blocked, t.expired))):
         if value is not None and len(value) > 20:
-            raise r.fail("tokens", f"idTag {value!r} is longer than 20 characters (OCPP 1.6 IdToken, §7.28)")
+            raise r.fail("tokens", f"idTag {value!r} is longer than 20 characters (OCPP 1.6 IdToken is CiString20Type)")
 
     profiles = r.choices(top.get("profiles", ["Core"]), "profiles", PROFILES)
     questions = r.choices(top.get("additional_questions", []), "additional_questions", ADDITIONAL_QUESTIONS)

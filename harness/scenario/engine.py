@@ -592,12 +592,15 @@ class Engine:
         state = self._state
         if state.awaited_call is None:
             token = self.variables.get("token")
-            payload = self.station.default_payload(
-                step.action, connector_id=self.settings.connector_id, id_tag=token, now=now
-            )
-            if step.payload is not None:
-                payload.update(matchers.resolve(dict(step.payload), self.variables))
-            state.awaited_call = self.station.enqueue(step.action, payload)
+            try:
+                payload = self.station.default_payload(
+                    step.action, connector_id=self.settings.connector_id, id_tag=token, now=now
+                )
+                if step.payload is not None:
+                    payload.update(matchers.resolve(dict(step.payload), self.variables))
+                state.awaited_call = self.station.enqueue(step.action, payload)
+            except ValueError as exc:
+                raise HarnessError(f"the station cannot send {step.action}: {exc}") from None
             state.deadline = now + self._timeout(step) + self.settings.response_timeout_s
             return
         for exchange in self._exchanges:

@@ -1,0 +1,193 @@
+"""State of the simulated station and the helpers every part of it uses.
+
+The station is split by concern into cooperating classes: this base holds the state (all of it, so each part
+can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
+:mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
+(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`) answer CSMS calls on top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ocpp.v16.enums import ChargePointErrorCode
+
+from simulator.model import payloads
+from simulator.model.auth import AuthorizationCache
+from simulator.model.calls import DroppedMessage, OutgoingCall
+from simulator.model.config import Configuration
+from simulator.model.connector import CHARGING, NO_ERROR, Connector, EnergyMeter, Transaction
+from simulator.model.queue import Entry, Outbox
+from simulator.model.spec import StationSpec
+
+ACCEPTED = "Accepted"
+PENDING = "Pending"
+REJECTED = "Rejected"
+
+DROPPED_HISTORY = 1000
+"""How many dropped messages ``dropped_messages`` keeps (a long ``load`` run must not grow without bound)."""
+
+MAX_ID_TAG_LENGTH = 20  # IdToken is CiString20 (OCPP 1.6 §7.27)
+
+FAULT_CODES = frozenset(str(code.value) for code in ChargePointErrorCode) - {NO_ERROR}
+
+Handler = Callable[[dict[str, Any], float, "dict[str, Any] | None"], dict[str, Any]]
+"""A CSMS-call handler: (request payload, now, scenario's answer or None) -> CALLRESULT payload."""
+
+
+@dataclass
+class PendingReset:
+    kind: str  # "Soft" or "Hard" (OCPP 1.6 §5.14)
+    at: float  # end of the grace period
+    armed: bool = False  # grace over: goes down as soon as nothing is left to send
+
+
+class StationBase:
+    """State and read-only views; see :class:`simulator.model.station.ChargePoint` for the whole."""
+
+    def __init__(self, spec: StationSpec, *, now: float) -> None:
+        self._spec = spec
+        self._config = Configuration(connectors=spec.connectors, overrides=spec.config)
+        self._cache = AuthorizationCache()
+        self._connectors = [
+            Connector(i, EnergyMeter(start_wh=spec.meter_start_wh, power_w=spec.power_w), status_since=now)
+            for i in range(spec.connectors + 1)
+        ]
+        self._outbox = Outbox()
+        self._dropped: deque[DroppedMessage] = deque(maxlen=DROPPED_HISTORY)
+        self._now = now
+        self._registration: str | None = None
+        self._connected = False
+        self._network_up = True
+        self._down_until: float | None = None
+        self._boot_due_at: float | None = now  # a registration BootNotification is owed from this time
+        self._boot_sent = False  # since power-on; explicit calls wait for the first one (§4.2)
+        self._full_report_due = True  # first Accepted after power-on reports every connector (§4.2)
+        self._in_flight: tuple[OutgoingCall, Entry] | None = None
+        self._heartbeat_anchor = now
+        self._lost: list[tuple[Transaction, int, float]] = []  # (tx, meterStop, power-loss time) (TC_032_1)
+        self._reset: PendingReset | None = None
+        self._next_local_tx = 1
+        self._next_aligned_at = self._aligned_after(now)
+        self._diagnostics_status = "Idle"  # FirmwareManagement will drive these (§5.17 TriggerMessage)
+        self._firmware_status = "Idle"
+
+    # ------------------------------------------------------------------ read-only views
+
+    @property
+    def spec(self) -> StationSpec:
+        return self._spec
+
+    @property
+    def registration(self) -> str | None:
+        """Last BootNotification status since power-on: None, "Accepted", "Pending" or "Rejected" (§4.2)."""
+        return self._registration
+
+    def connector_status(self, connector_id: int) -> str:
+        return self._connector(connector_id, allow_zero=True).status
+
+    def transaction_id(self, connector_id: int) -> int | None:
+        """The CSMS's transactionId of the connector's running transaction; None when there is none or its
+        StartTransaction has not been answered yet."""
+        tx = self._connector(connector_id, allow_zero=True).transaction
+        return None if tx is None else tx.transaction_id
+
+    def configuration(self) -> Mapping[str, str]:
+        return MappingProxyType(self._config.values())
+
+    def meter_wh(self, connector_id: int, now: float) -> int:
+        """Energy.Active.Import.Register of a connector (connector 0: the sum, the station's main meter)."""
+        self._connector(connector_id, allow_zero=True)
+        return self._register(connector_id, now)
+
+    @property
+    def dropped_messages(self) -> tuple[DroppedMessage, ...]:
+        """CALLs given up on, oldest first, the last DROPPED_HISTORY of them (retries exhausted, §4.8; volatile
+        ones lost to a disconnect or a power loss; answered with a CALLERROR)."""
+        return tuple(self._dropped)
+
+    def wants_connection(self) -> bool:
+        return self._network_up and self._down_until is None
+
+    # ------------------------------------------------------------------ helpers
+
+    def _online(self) -> bool:
+        """Registered and connected: status changes and Authorize may be sent (§4.2)."""
+        return (
+            self._connected and self.wants_connection() and self._registration == ACCEPTED and self._boot_due_at is None
+        )
+
+    def _accepting_sessions(self) -> bool:
+        return self._down_until is None and self._reset is None
+
+    def _station_blocked(self) -> bool:
+        station = self._connectors[0]
+        return station.inoperative or station.fault is not None
+
+    def _queue_entry(self, entry: Entry) -> None:
+        tx = entry.transaction
+        if tx is not None and tx.start_dropped and entry.action != "StartTransaction":
+            self._record_drop(entry, "its StartTransaction was dropped, so it has no transactionId", entry.created_at)
+            return
+        self._outbox.add(entry)
+
+    def _queue_status(self, connector: Connector, at: float, *, triggered: bool = False) -> None:
+        payload = payloads.status_notification(connector.connector_id, connector.status, connector.error_code, at)
+        self._queue_entry(Entry("StatusNotification", payload, at, triggered=triggered))
+
+    def _record_drop(self, entry: Entry, reason: str, at: float) -> None:
+        self._dropped.append(DroppedMessage(entry.action, entry.render(), reason, at))
+
+    def _sync(self, connector: Connector, at: float) -> None:
+        """Re-derive the connector's status; a change is one StatusNotification when online (§4.9)."""
+        status = connector.derived_status(station_inoperative=self._connectors[0].inoperative)
+        error_code = connector.fault or NO_ERROR
+        if status == connector.status and error_code == connector.error_code:
+            return
+        if connector.connector_id != 0:
+            if status == CHARGING:
+                connector.meter.start(at)
+            else:
+                connector.meter.stop(at)
+        connector.status, connector.error_code, connector.status_since = status, error_code, at
+        if self._online():
+            self._queue_status(connector, at)
+
+    def _register(self, connector_id: int, at: float) -> int:
+        if connector_id == 0:
+            return sum(connector.meter.register_wh(at) for connector in self._connectors[1:])
+        return self._connectors[connector_id].meter.register_wh(at)
+
+    def _sampled(self, connector_id: int, at: float, measurands: tuple[str, ...], context: str) -> list[dict[str, Any]]:
+        if connector_id == 0:
+            power = sum(connector.meter.power_w() for connector in self._connectors[1:])
+        else:
+            power = self._connectors[connector_id].meter.power_w()
+        return payloads.sampled_values(
+            measurands, energy_wh=self._register(connector_id, at), power_w=power, context=context
+        )
+
+    def _aligned_after(self, at: float) -> float | None:
+        interval = self._config.get_int("ClockAlignedDataInterval")
+        return (math.floor(at / interval) + 1) * interval if interval > 0 else None
+
+    def _connector(self, connector_id: int, *, allow_zero: bool = False) -> Connector:
+        if isinstance(connector_id, bool) or not isinstance(connector_id, int):
+            raise ValueError(f"connector id must be an integer, got {connector_id!r}")
+        low = 0 if allow_zero else 1
+        if not low <= connector_id <= self._spec.connectors:
+            whole = " (0 = the whole station)" if allow_zero else ""
+            raise ValueError(
+                f"unknown connector {connector_id}: this station has connectors {low}..{self._spec.connectors}{whole}"
+            )
+        return self._connectors[connector_id]
+
+    def _require_tag(self, action: str, id_tag: str | None) -> str:
+        if not id_tag:
+            raise ValueError(f"{action} needs an id tag")
+        return id_tag

@@ -1,0 +1,233 @@
+"""Configuration keys of the simulated station (OCPP 1.6 §9.1, Core profile).
+
+Values are kept as the strings OCPP carries on the wire; typed getters parse them. Key names are matched without
+regard to case because ``key`` is a CiString50 (OCPP 1.6 §7.14, "CiString50Type: case insensitive"), and a
+GetConfiguration answer always spells keys the way §9.1 does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ocpp.v16.enums import Measurand
+
+KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "text"]
+
+# ConfigurationStatus of OCPP 1.6 §6.9 that the model produces itself ("RebootRequired" is never needed: every
+# key takes effect at once).
+ChangeStatus = Literal["Accepted", "Rejected", "NotSupported"]
+
+SUPPORTED_FEATURE_PROFILES = "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+
+# The measurands the simulated meter can actually sample. Other §7.31 measurands are valid OCPP but a value
+# naming them is Rejected, as a real meter without that sensor would (OCPP 1.6 §9.1.14 "MeterValuesSampledData").
+SUPPORTED_MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import")
+_ALL_MEASURANDS = frozenset(str(m.value) for m in Measurand)
+
+# OCPP 1.6 §9.1.7 ConnectorPhaseRotation values per connector.
+_PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
+_PHASE_ITEM = re.compile(r"^(\d+)\.([A-Za-z]+)$")
+
+# Integer keys are int32 on every CSMS we know of; a larger value is Rejected rather than overflowing one.
+_INT_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One key of OCPP 1.6 §9.1: its accessibility (R/RW) and how its value is checked."""
+
+    name: str
+    kind: KeyKind
+    readonly: bool
+    default: str
+    max_length_key: str | None = None  # for comma-separated lists: the key holding the maximum item count
+
+
+def core_keys(*, connectors: int) -> tuple[KeySpec, ...]:
+    """The Core profile keys of OCPP 1.6 §9.1 with sane defaults for a simulated AC station.
+
+    MeterValueSampleInterval and ClockAlignedDataInterval default to 0 (disabled) so that flows are not
+    interleaved with MeterValues unless a scenario asks for them (§9.1.15, §9.1.3: 0 disables sampling).
+    LocalPreAuthorize defaults to false so an Authorize is always sent unless a scenario enables the cache
+    shortcut (TC_007 sets it to true).
+    """
+    rotation = ",".join(f"{i}.RST" for i in range(connectors + 1))
+    return (
+        KeySpec("AllowOfflineTxForUnknownId", "bool", False, "false"),
+        KeySpec("AuthorizationCacheEnabled", "bool", False, "true"),
+        KeySpec("AuthorizeRemoteTxRequests", "bool", False, "true"),
+        KeySpec("ClockAlignedDataInterval", "int", False, "0"),
+        KeySpec("ConnectionTimeOut", "int", False, "60"),
+        KeySpec("ConnectorPhaseRotation", "phase_rotation", False, rotation),
+        KeySpec("GetConfigurationMaxKeys", "int", True, "50"),
+        KeySpec("HeartbeatInterval", "int", False, "300"),
+        KeySpec("LocalAuthorizeOffline", "bool", False, "true"),
+        KeySpec("LocalPreAuthorize", "bool", False, "false"),
+        KeySpec(
+            "MeterValuesAlignedData",
+            "measurands",
+            False,
+            "Energy.Active.Import.Register",
+            "MeterValuesAlignedDataMaxLength",
+        ),
+        KeySpec("MeterValuesAlignedDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
+        KeySpec(
+            "MeterValuesSampledData",
+            "measurands",
+            False,
+            "Energy.Active.Import.Register",
+            "MeterValuesSampledDataMaxLength",
+        ),
+        KeySpec("MeterValuesSampledDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
+        KeySpec("MeterValueSampleInterval", "int", False, "0"),
+        KeySpec("MinimumStatusDuration", "int", False, "0"),
+        KeySpec("NumberOfConnectors", "int", True, str(connectors)),
+        KeySpec("ResetRetries", "int", False, "3"),
+        KeySpec("StopTransactionOnEVSideDisconnect", "bool", False, "true"),
+        KeySpec("StopTransactionOnInvalidId", "bool", False, "true"),
+        KeySpec("StopTxnAlignedData", "measurands", False, "", "StopTxnAlignedDataMaxLength"),
+        KeySpec("StopTxnAlignedDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
+        KeySpec("StopTxnSampledData", "measurands", False, "", "StopTxnSampledDataMaxLength"),
+        KeySpec("StopTxnSampledDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
+        KeySpec("SupportedFeatureProfiles", "text", True, SUPPORTED_FEATURE_PROFILES),
+        KeySpec("TransactionMessageAttempts", "int", False, "3"),
+        KeySpec("TransactionMessageRetryInterval", "int", False, "60"),
+        KeySpec("UnlockConnectorOnEVSideDisconnect", "bool", False, "true"),
+        KeySpec("WebSocketPingInterval", "int", False, "60"),
+    )
+
+
+class Configuration:
+    """The station's key/value store: non-volatile, so it survives resets and power cycles.
+
+    ``overrides`` come from :class:`~simulator.model.spec.StationSpec.config` (the target file); they may set
+    read-only keys too (they describe the station), except NumberOfConnectors, which follows the spec.
+    """
+
+    def __init__(self, *, connectors: int, overrides: Mapping[str, str]) -> None:
+        self._connectors = connectors
+        self._specs = {spec.name: spec for spec in core_keys(connectors=connectors)}
+        self._by_folded = {name.casefold(): name for name in self._specs}
+        self._values = {name: spec.default for name, spec in self._specs.items()}
+        problems = []
+        # Lists are checked against their *MaxLength key, so those (plain keys) are applied first.
+        ordered = sorted(overrides.items(), key=lambda item: self._is_list(item[0]))
+        for key, value in ordered:
+            spec = self.lookup(key)
+            if spec is None:
+                problems.append(f"unknown configuration key {key!r}")
+            elif spec.name == "NumberOfConnectors":
+                problems.append("NumberOfConnectors follows StationSpec.connectors; do not override it")
+            elif not isinstance(value, str):
+                problems.append(f"configuration value of {key!r} must be a string, got {value!r}")
+            else:
+                canonical = self._normalise(spec, value)
+                if canonical is None:
+                    problems.append(f"invalid value {value!r} for configuration key {spec.name} ({spec.kind})")
+                else:
+                    self._values[spec.name] = canonical
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _is_list(self, key: str) -> bool:
+        spec = self.lookup(key)
+        return spec is not None and spec.kind == "measurands"
+
+    def lookup(self, key: str) -> KeySpec | None:
+        name = self._by_folded.get(key.casefold())
+        return None if name is None else self._specs[name]
+
+    def values(self) -> dict[str, str]:
+        return dict(self._values)
+
+    def get(self, name: str) -> str:
+        return self._values[name]
+
+    def get_bool(self, name: str) -> bool:
+        return self._values[name] == "true"
+
+    def get_int(self, name: str) -> int:
+        return int(self._values[name])
+
+    def get_list(self, name: str) -> tuple[str, ...]:
+        return tuple(item for item in (part.strip() for part in self._values[name].split(",")) if item)
+
+    def set_heartbeat_interval(self, interval_s: int) -> None:
+        """BootNotification.conf ``interval`` becomes the heartbeat interval (OCPP 1.6 §4.2, §4.6)."""
+        self._values["HeartbeatInterval"] = str(interval_s)
+
+    def check(self, key: str, value: str) -> ChangeStatus:
+        """The ChangeConfiguration status for this change, without applying it (OCPP 1.6 §5.3).
+
+        Unknown key -> NotSupported (TC_040_1); read-only key or a value the key cannot take -> Rejected (TC_040_2).
+        """
+        spec = self.lookup(key)
+        if spec is None:
+            return "NotSupported"
+        if spec.readonly or self._normalise(spec, value) is None:
+            return "Rejected"
+        return "Accepted"
+
+    def change(self, key: str, value: str) -> str | None:
+        """Apply a change that :meth:`check` accepted; the canonical key name, or None when not applicable."""
+        spec = self.lookup(key)
+        if spec is None or spec.readonly:
+            return None
+        canonical = self._normalise(spec, value)
+        if canonical is None:
+            return None
+        self._values[spec.name] = canonical
+        return spec.name
+
+    def report(self, keys: Iterable[str] | None) -> dict[str, Any]:
+        """GetConfiguration.conf (OCPP 1.6 §5.8): every key when ``keys`` is None, else those asked for.
+
+        ``unknownKey`` is present (possibly empty) whenever specific keys were asked for, as OCTT's own
+        charge point answers in TC_019_2.
+        """
+        if keys is None:
+            return {"configurationKey": [self._entry(name) for name in self._specs]}
+        known: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for key in keys:
+            spec = self.lookup(key)
+            if spec is None:
+                unknown.append(key)
+            elif all(entry["key"] != spec.name for entry in known):
+                known.append(self._entry(spec.name))
+        return {"configurationKey": known, "unknownKey": unknown}
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        return {"key": name, "readonly": self._specs[name].readonly, "value": self._values[name]}
+
+    def _normalise(self, spec: KeySpec, value: str) -> str | None:
+        """The value as stored, or None when the key cannot take it (§9.1 gives each key's type)."""
+        if spec.kind == "bool":
+            folded = value.strip().casefold()
+            return folded if folded in ("true", "false") else None
+        if spec.kind == "int":
+            text = value.strip()
+            if not text.isascii() or not text.isdigit() or int(text) > _INT_MAX:
+                return None
+            return str(int(text))
+        if spec.kind == "measurands":
+            items = [item.strip() for item in value.split(",")]
+            items = [item for item in items if item]
+            if any(item not in _ALL_MEASURANDS or item not in SUPPORTED_MEASURANDS for item in items):
+                return None
+            if spec.max_length_key is not None and len(items) > int(self._values[spec.max_length_key]):
+                return None
+            return ",".join(items)
+        if spec.kind == "phase_rotation":
+            items = [item.strip() for item in value.split(",")]
+            for item in items:
+                match = _PHASE_ITEM.match(item)
+                if match is None or int(match.group(1)) > self._connectors:
+                    return None
+                if match.group(2) not in _PHASE_ROTATIONS:
+                    return None
+            return ",".join(items)
+        return value

@@ -1,0 +1,79 @@
+"""Request payloads the charge point sends (OCPP 1.6 §6), shaped to the official 1.6 JSON schemas.
+
+Every timestamp goes through :func:`harness.ocppj.timefmt.format_time` (RFC 3339, UTC, ``Z``; §3.3).
+Optional fields are omitted rather than sent as null (the schemas do not allow null).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from harness.ocppj.timefmt import format_time
+from simulator.model.spec import StationSpec
+
+
+def boot_notification(spec: StationSpec) -> dict[str, Any]:
+    payload: dict[str, Any] = {"chargePointVendor": spec.vendor, "chargePointModel": spec.model}
+    if spec.serial_number is not None:
+        payload["chargePointSerialNumber"] = spec.serial_number
+    payload["firmwareVersion"] = spec.firmware_version
+    return payload
+
+
+def status_notification(connector_id: int, status: str, error_code: str, at: float) -> dict[str, Any]:
+    return {"connectorId": connector_id, "errorCode": error_code, "status": status, "timestamp": format_time(at)}
+
+
+def authorize(id_tag: str) -> dict[str, Any]:
+    return {"idTag": id_tag}
+
+
+def start_transaction(connector_id: int, id_tag: str, meter_start_wh: int, at: float) -> dict[str, Any]:
+    return {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start_wh, "timestamp": format_time(at)}
+
+
+def stop_transaction(
+    *, meter_stop_wh: int, at: float, reason: str, id_tag: str | None = None, transaction_id: int | None = None
+) -> dict[str, Any]:
+    """StopTransaction without ``transactionId`` unless given: a queued stop gets it when sent (§4.8)."""
+    payload: dict[str, Any] = {}
+    if transaction_id is not None:
+        payload["transactionId"] = transaction_id
+    if id_tag is not None:
+        payload["idTag"] = id_tag
+    payload.update(meterStop=meter_stop_wh, timestamp=format_time(at), reason=reason)
+    return payload
+
+
+def sampled_values(measurands: Iterable[str], *, energy_wh: int, power_w: float, context: str) -> list[dict[str, Any]]:
+    """SampledValue list (§7.43) for the measurands the simulated meter has (config.SUPPORTED_MEASURANDS)."""
+    values: list[dict[str, Any]] = []
+    for measurand in measurands:
+        if measurand == "Energy.Active.Import.Register":
+            values.append({"value": str(energy_wh), "context": context, "measurand": measurand, "unit": "Wh"})
+        elif measurand == "Power.Active.Import":
+            values.append({"value": f"{power_w:.0f}", "context": context, "measurand": measurand, "unit": "W"})
+    return values
+
+
+def meter_values(
+    connector_id: int, at: float, values: list[dict[str, Any]], transaction_id: int | None = None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"connectorId": connector_id}
+    if transaction_id is not None:
+        payload["transactionId"] = transaction_id
+    payload["meterValue"] = [{"timestamp": format_time(at), "sampledValue": values}]
+    return payload
+
+
+def data_transfer(vendor_id: str) -> dict[str, Any]:
+    return {"vendorId": vendor_id}
+
+
+def diagnostics_status(status: str) -> dict[str, Any]:
+    return {"status": status}
+
+
+def firmware_status(status: str) -> dict[str, Any]:
+    return {"status": status}

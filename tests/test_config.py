@@ -1,0 +1,112 @@
+"""Target files: the shipped ones load; every mistake names the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.config import load_target, parse_target, scenario_variables
+from harness.outcomes import TargetError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def minimal(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "endpoints": {"profile_0": {"ws_url": "ws://127.0.0.1:9000/ocpp", "api_url": "http://127.0.0.1:9000"}},
+        "stations": {"default": {"id": "CP_1"}},
+        "tokens": {"central": {"valid": "A", "blocked": "B", "expired": "E"}},
+    }
+    document.update(changes)
+    return document
+
+
+def test_the_shipped_targets_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    bundled = load_target(ROOT / "targets" / "bundled.yaml")
+    assert bundled.bundled and bundled.provision and bundled.driver.preset == "bundled"
+    assert set(bundled.tokens) == {"central", "iso14443", "keycode", "iso15693"}
+    monkeypatch.setenv("CSMS_WS_URL", "wss://csms.example.test/ocpp")
+    example = load_target(ROOT / "targets" / "example.yaml")
+    station = example.station("default")
+    assert (station.id, station.security_profile) == ("SerialNumbeBasic", 1)
+    assert example.endpoint(station).ws_url == "wss://csms.example.test/ocpp"
+    assert example.summary()["stations"]["default"]["basic_auth_password"] == "********"
+    assert "OCA_OCTT_admin_test" not in repr(example)
+
+
+def test_environment_defaults_apply_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_FOR_TEST", raising=False)
+    target = parse_target(minimal(name="${NOT_SET_FOR_TEST:-fallback}"), "t.yaml")
+    assert target.name == "fallback"
+
+
+def test_variables_follow_the_token_type() -> None:
+    document = minimal(tokens={"central": {"valid": "A", "blocked": "B", "expired": "E"}, "keycode": {"valid": "K"}})
+    target = parse_target(document, "t.yaml")
+    variables = scenario_variables(target, target.station("default"), "keycode")
+    assert (variables["token"], variables["blocked_token"], variables["tokens.keycode.valid"]) == ("K", "B", "K")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"stations": {"default": {"id": "CP_1", "conector": 2}}},
+            "t.yaml: stations.default: unknown key 'conector'; did you mean 'connector'? (allowed: id, "
+            "security_profile, basic_auth_password, connectors, connector, vendor, model)",
+        ),
+        ({"stations": {"main": {"id": "CP_1"}}}, "t.yaml: stations: missing required station role 'default'"),
+        (
+            {"stations": {"default": {"id": "CP_1", "connector": 3, "connectors": 2}}},
+            "t.yaml: stations.default.connector: connector 3 is beyond connectors: 2",
+        ),
+        (
+            {"stations": {"default": {"id": "CP_1", "security_profile": 1}}},
+            "t.yaml: stations.default: security profile 1 needs basic_auth_password (whitepaper A00.FR.202)",
+        ),
+        (
+            {"tokens": {"central": {"valid": "X" * 21}}},
+            "t.yaml: tokens: idTag 'XXXXXXXXXXXXXXXXXXXXX' is longer than 20 characters "
+            "(OCPP 1.6 IdToken is CiString20Type)",
+        ),
+        (
+            {"profiles": ["Cor"]},
+            "t.yaml: profiles: unknown value 'Cor'; did you mean 'Core'? (allowed: Core, "
+            "FirmwareManagement, LocalAuthListManagement, SmartCharging, RemoteTrigger, Reservation, Security)",
+        ),
+        (
+            {"driver": {"kind": "htp"}},
+            "t.yaml: driver.kind: unknown driver 'htp'; did you mean 'http'? (allowed: http, manual, python)",
+        ),
+        (
+            {"endpoints": {"profile_0": {"ws_url": "http://x"}}},
+            "t.yaml: endpoints.profile_0.ws_url: expected a ws:// or wss:// URL, got 'http://x'",
+        ),
+        ({"timeouts": {"response_s": 0}}, "t.yaml: timeouts.response_s: expected a number > 0, got 0"),
+    ],
+)
+def test_mistakes_name_the_file_and_key(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(TargetError) as raised:
+        parse_target(minimal(**changes), "t.yaml")
+    assert str(raised.value) == message
+
+
+def test_yaml_errors_carry_the_position(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text("stations: {default: {id: A}\n", encoding="utf-8")
+    with pytest.raises(TargetError, match=rf"^{path}:2:1: not valid YAML"):
+        load_target(path)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="no such target file"):
+        load_target(tmp_path / "absent.yaml")
+
+
+def test_a_station_role_the_target_lacks_is_named() -> None:
+    target = parse_target(yaml.safe_load(yaml.safe_dump(minimal())), "t.yaml")
+    with pytest.raises(TargetError, match="needs a station with role 'boot' under 'stations'"):
+        target.station("boot")
