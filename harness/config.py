@@ -22,6 +22,7 @@ from harness.outcomes import TargetError
 from harness.scenario.model import PROFILES
 
 TOKEN_TYPES = ("central", "iso14443", "keycode", "iso15693")
+TOKEN_STATES = ("valid", "blocked", "expired", "invalid")
 DRIVER_KINDS = ("http", "manual", "python")
 ADDITIONAL_QUESTIONS = ("AQ-1",)
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -50,6 +51,7 @@ class TokenSet:
     valid: str
     blocked: str | None = None
     expired: str | None = None
+    invalid: str | None = None  # unknown to the CSMS; default: tokens.invalid
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +132,8 @@ class Target:
                 for role, s in self.stations.items()
             },
             "tokens": {
-                kind: {"valid": t.valid, "blocked": t.blocked, "expired": t.expired} for kind, t in self.tokens.items()
+                kind: {"valid": t.valid, "blocked": t.blocked, "expired": t.expired, "invalid": t.invalid}
+                for kind, t in self.tokens.items()
             },
             "invalid_token": self.invalid_token,
             "parent_id_tag": self.parent_id_tag,
@@ -313,15 +316,18 @@ def parse_target(raw: Any, path: str) -> Target:
     for kind in TOKEN_TYPES:
         if kind not in raw_tokens:
             continue
-        entry = r.mapping(raw_tokens[kind], f"tokens.{kind}", ("valid", "blocked", "expired"), required=("valid",))
+        entry = r.mapping(
+            raw_tokens[kind], f"tokens.{kind}", ("valid", "blocked", "expired", "invalid"), required=("valid",)
+        )
         tokens[kind] = TokenSet(
             r.string(entry["valid"], f"tokens.{kind}.valid"),
             r.optional_string(entry.get("blocked"), f"tokens.{kind}.blocked"),
             r.optional_string(entry.get("expired"), f"tokens.{kind}.expired"),
+            r.optional_string(entry.get("invalid"), f"tokens.{kind}.invalid"),
         )
     invalid = r.string(raw_tokens.get("invalid", "UNKNOWN-TAG-0001"), "tokens.invalid")
     parent = r.optional_string(raw_tokens.get("parent"), "tokens.parent")
-    for value in (invalid, parent, *(v for t in tokens.values() for v in (t.valid, t.blocked, t.expired))):
+    for value in (invalid, parent, *(v for t in tokens.values() for v in (t.valid, t.blocked, t.expired, t.invalid))):
         if value is not None and len(value) > 20:
             raise r.fail("tokens", f"idTag {value!r} is longer than 20 characters (OCPP 1.6 IdToken is CiString20Type)")
 
@@ -390,11 +396,12 @@ def scenario_variables(target: Target, station: StationTarget, token_type: str =
         "token": chosen.valid,
         "blocked_token": chosen.blocked or central.blocked,
         "expired_token": chosen.expired or central.expired,
-        "invalid_token": target.invalid_token,
+        "invalid_token": chosen.invalid or target.invalid_token,
         "id_tag_parent": target.parent_id_tag,
     }
     for kind, tokens in target.tokens.items():
         variables[f"tokens.{kind}.valid"] = tokens.valid
         variables[f"tokens.{kind}.blocked"] = tokens.blocked
         variables[f"tokens.{kind}.expired"] = tokens.expired
+        variables[f"tokens.{kind}.invalid"] = tokens.invalid or target.invalid_token
     return variables

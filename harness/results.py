@@ -40,6 +40,20 @@ class LatencySample:
 
 
 @dataclass(frozen=True)
+class StepRecord:
+    """What became of one scenario step (states expanded), for step-level reports such as Allure."""
+
+    index: int  # 1-based position in the expanded step list
+    kind: str  # send, exchange, expect_call, ...
+    subject: str  # the action, act, operation or duration the step is about
+    label: str  # "step 4 (exchange Authorize, from state 'booted') at scenarios/_states/authorized.yaml:10:5"
+    status: Literal["passed", "failed", "not_run"]
+    started_at: float
+    finished_at: float
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class ScenarioResult:
     id: str  # e.g. "TC_023_3_CSMS[iso15693]"
     scenario_id: str  # e.g. "TC_023_3_CSMS"
@@ -59,6 +73,7 @@ class ScenarioResult:
     latencies: tuple[LatencySample, ...] = ()
     additional_question: str | None = None
     reproduce: str | None = None  # the command that re-runs only this case
+    steps: tuple[StepRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ class Session:
             trace=trace,
             warnings=tuple(engine.warnings),
             latencies=tuple(engine.latencies),
+            steps=tuple(engine.step_records),
         )
 
     def _result(

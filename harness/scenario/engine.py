@@ -38,7 +38,7 @@ from harness.ocppj.frames import (
     parse_frame,
 )
 from harness.outcomes import ConformanceFailure, HarnessError
-from harness.results import LatencySample, Verdict, WireRecord
+from harness.results import LatencySample, StepRecord, Verdict, WireRecord
 from harness.scenario import matchers
 from harness.scenario.model import (
     Act,
@@ -148,6 +148,7 @@ class Engine:
         self.records: list[WireRecord] = []
         self.latencies: list[LatencySample] = []
         self.warnings: list[str] = []
+        self.step_records: list[StepRecord] = []
         self.outcome: EngineOutcome | None = None
         self._outbox: list[str] = []
         self._requests: list[DriverRequest] = []
@@ -313,13 +314,26 @@ class Engine:
             action()
             self._pump(now)
         except ConformanceFailure as failure:
-            self._set_outcome(Verdict.FAIL, failure)
+            self._set_outcome(Verdict.FAIL, failure, now)
         except HarnessError as error:
-            self._set_outcome(Verdict.ERROR, error)
+            self._set_outcome(Verdict.ERROR, error, now)
         except matchers.UnresolvedVariable as missing:
-            self._set_outcome(Verdict.ERROR, HarnessError(f"variable ${{{missing.args[0]}}} has no value at this step"))
+            message = f"variable ${{{missing.args[0]}}} has no value at this step"
+            self._set_outcome(Verdict.ERROR, HarnessError(message), now)
 
-    def _set_outcome(self, verdict: Verdict, error: Exception) -> None:
+    def _record_step(self, index: int, status: Literal["passed", "failed", "not_run"], now: float) -> None:
+        step = self.scenario.steps[index]
+        started = self._state.started_at if status != "not_run" else now
+        record = StepRecord(
+            index + 1, step.kind, step_subject(step), self._label(index), status, started, now, step.description
+        )
+        self.step_records.append(record)
+
+    def _set_outcome(self, verdict: Verdict, error: Exception, now: float) -> None:
+        if self._index < len(self.scenario.steps):
+            self._record_step(self._index, "failed", now)
+            for index in range(self._index + 1, len(self.scenario.steps)):
+                self._record_step(index, "not_run", now)
         if isinstance(error, ConformanceFailure):
             self.outcome = EngineOutcome(
                 verdict,
@@ -699,6 +713,7 @@ class Engine:
 
     def _complete_step(self, now: float) -> None:
         step = self.scenario.steps[self._index]
+        self._record_step(self._index, "passed", now)
         self._index += 1
         state = _StepState(started_at=now)
         previous = self._state

@@ -26,6 +26,7 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
+from harness.config import TOKEN_STATES, TOKEN_TYPES
 from harness.ocppj.schemas import CHARGE_POINT_ACTIONS, actions
 from harness.outcomes import ScenarioError, ScenarioProblem
 from harness.scenario.model import (
@@ -51,8 +52,6 @@ STATES_DIR = "_states"
 # OCPP 1.6 §4 (operations initiated by the charge point) plus the security whitepaper's; DataTransfer
 # (OCPP 1.6 §4.3 and §5.6) goes both ways.
 
-TOKEN_TYPES = ("central", "iso14443", "keycode", "iso15693")
-TOKEN_STATES = ("valid", "blocked", "expired")
 BUILTIN_VARIABLES = (
     "station_id",
     "connector",

@@ -132,6 +132,12 @@ def test_a_compliant_csms_passes_and_captures_values(tmp_path: Path) -> None:
     assert {sample.action for sample in engine.latencies} >= {"BootNotification", "Authorize", "StartTransaction"}
     assert all(abs(sample.latency_s - 0.002) < 1e-6 for sample in engine.latencies)
     assert engine.warnings == []
+    assert [(r.index, r.kind, r.subject, r.status) for r in engine.step_records][:3] == [
+        (1, "exchange", "BootNotification", "passed"),
+        (2, "exchange", "StatusNotification", "passed"),
+        (3, "act", "plug", "passed"),
+    ]
+    assert len(engine.step_records) == len(engine.scenario.steps)
 
 
 def test_charging_status_and_start_transaction_match_in_either_order(tmp_path: Path) -> None:
@@ -196,8 +202,10 @@ def test_a_schema_violation_in_a_csms_answer_fails(tmp_path: Path) -> None:
             return result(call, {"idTagInfo": {"status": "Accepted"}, "transactionId": "42"})
         return compliant(call)
 
-    outcome = run(tmp_path, CHARGING, string_id).outcome
+    engine = run(tmp_path, CHARGING, string_id)
+    outcome = engine.outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert [r.status for r in engine.step_records] == ["passed"] * 6 + ["failed", "not_run"]
     assert outcome.message == (
         "the CSMS's StartTransaction.conf breaks the OCPP 1.6 schema: transactionId: '42' is not of type 'integer'"
     )
