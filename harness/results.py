@@ -40,6 +40,20 @@ class LatencySample:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """A note that does not fail the case: a ``should`` rule the CSMS missed (strict spec axis), or behaviour
+    that is legal but that OCTT is known to fail a test on (OCTT-compatibility axis, reference §5.6)."""
+
+    category: Literal["should", "octt"]
+    message: str
+    reference: str = ""
+
+    def __str__(self) -> str:
+        where = f", {self.reference}" if self.reference else ""
+        return f"{self.message} ({self.category}{where})"
+
+
+@dataclass(frozen=True)
 class StepRecord:
     """What became of one scenario step (states expanded), for step-level reports such as Allure."""
 
@@ -69,7 +83,7 @@ class ScenarioResult:
     actual: str | None = None
     last_frames: tuple[WireRecord, ...] = ()
     trace_path: str | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
     latencies: tuple[LatencySample, ...] = ()
     additional_question: str | None = None
     reproduce: str | None = None  # the command that re-runs only this case

@@ -77,7 +77,7 @@ def failure_text(result: ScenarioResult) -> str:
     if result.warnings:
         lines.append("warnings:")
         for warning in result.warnings:
-            lines += _hanging("  - ", warning)
+            lines += _hanging("  - ", str(warning))
     if result.last_frames:
         lines.append("last frames (> sent, < received, * connection):")
         lines += [frame_line(record) for record in result.last_frames]

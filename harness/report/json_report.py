@@ -30,7 +30,7 @@ def _result(result: ScenarioResult, report_dir: Path) -> dict[str, Any]:
         "reference": result.reference,
         "expected": result.expected,
         "actual": result.actual,
-        "warnings": list(result.warnings),
+        "warnings": [{"category": w.category, "message": w.message, "reference": w.reference} for w in result.warnings],
         "additional_question": result.additional_question,
         "reproduce": result.reproduce,
         "last_frames": [_frame(record) for record in result.last_frames],

@@ -136,7 +136,9 @@ def _failures(results: Sequence[ScenarioResult]) -> list[str]:
 
 
 def _warnings(results: Sequence[ScenarioResult]) -> list[str]:
-    items = [f"- `{result.id}`: {' '.join(warning.splitlines())}" for result in results for warning in result.warnings]
+    items = [
+        f"- `{result.id}`: {' '.join(str(warning).splitlines())}" for result in results for warning in result.warnings
+    ]
     return ["## Warnings", "", *items] if items else []
 
 

@@ -38,7 +38,7 @@ from harness.ocppj.frames import (
     parse_frame,
 )
 from harness.outcomes import ConformanceFailure, HarnessError
-from harness.results import LatencySample, StepRecord, Verdict, WireRecord
+from harness.results import Finding, LatencySample, StepRecord, Verdict, WireRecord
 from harness.scenario import matchers
 from harness.scenario.model import (
     Act,
@@ -147,7 +147,7 @@ class Engine:
         self._new_id = new_id
         self.records: list[WireRecord] = []
         self.latencies: list[LatencySample] = []
-        self.warnings: list[str] = []
+        self.warnings: list[Finding] = []
         self.step_records: list[StepRecord] = []
         self.outcome: EngineOutcome | None = None
         self._outbox: list[str] = []
@@ -233,7 +233,13 @@ class Engine:
                 self.station.disconnected(now)
             if by_peer and not self.finished:
                 if self.station.registration == "Rejected":
-                    self.warnings.append(f"the CSMS closed the connection after rejecting the boot ({detail})")
+                    self.warnings.append(
+                        Finding(
+                            "should",
+                            f"the CSMS closed the connection after rejecting the boot ({detail})",
+                            "OCPP 1.6 §4.2",
+                        )
+                    )
                     return
                 raise ConformanceFailure(
                     f"the CSMS closed the websocket during the scenario ({detail})",
@@ -366,8 +372,12 @@ class Engine:
         for pending in self._csms_calls:
             if not pending.consumed:
                 self.warnings.append(
-                    f"the CSMS sent {pending.call.action} which no step expected; OCTT fails a test on "
-                    "unsolicited CSMS calls (reference §5.6)"
+                    Finding(
+                        "octt",
+                        f"the CSMS sent {pending.call.action} which no step expected; OCTT fails a test on "
+                        "unsolicited CSMS calls",
+                        "OCTT quirk: no unsolicited CSMS->CP traffic",
+                    )
                 )
         self.outcome = EngineOutcome(Verdict.PASS)
 
@@ -443,7 +453,11 @@ class Engine:
 
     def _on_csms_call(self, call: Call, now: float) -> None:
         if call.unique_id in self._csms_ids:
-            self.warnings.append(f"the CSMS reused message id {call.unique_id!r} for {call.action} (OCPP-J 1.6 §4.1.4)")
+            self.warnings.append(
+                Finding(
+                    "should", f"the CSMS reused message id {call.unique_id!r} for {call.action}", "OCPP-J 1.6 §4.1.4"
+                )
+            )
         self._csms_ids.add(call.unique_id)
         violations = schemas.validate(call.action, call.payload, response=False)
         if violations:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.ocppj.frames import Call, parse_frame
-from harness.results import Verdict
+from harness.results import Finding, Verdict
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings
 from harness.scenario.loader import load_scenario
 from simulator.model import ChargePoint, StationSpec
@@ -310,8 +310,11 @@ def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -
     engine = run(tmp_path, steps, on_request=csms_sends("GetConfiguration", {}))
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     assert engine.warnings == [
-        "the CSMS sent GetConfiguration which no step expected; OCTT fails a test on unsolicited CSMS calls "
-        "(reference §5.6)"
+        Finding(
+            "octt",
+            "the CSMS sent GetConfiguration which no step expected; OCTT fails a test on unsolicited CSMS calls",
+            "OCTT quirk: no unsolicited CSMS->CP traffic",
+        )
     ]
 
 

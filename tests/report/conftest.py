@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import LatencySample, RunResult, ScenarioResult, Verdict, WireRecord
+from harness.results import Finding, LatencySample, RunResult, ScenarioResult, Verdict, WireRecord
 
 STARTED_AT = 1769979212.486  # 2026-02-01T20:53:32.486Z
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -31,7 +31,7 @@ def build_run() -> RunResult:
         path="scenarios/core/TC_003_CSMS.yaml",
         verdict=Verdict.PASS,
         duration_s=0.42,
-        warnings=("StatusNotification(Preparing) not answered within 1 s (should, OCPP 1.6 §4.9)",),
+        warnings=(Finding("should", "StatusNotification(Preparing) not answered within 1 s", "OCPP 1.6 §4.9"),),
         latencies=(
             LatencySample("Authorize", 0.07),
             LatencySample("StatusNotification", 0.02),
