@@ -418,14 +418,8 @@ class Engine:
                     reference="OCPP-J 1.6 §4.2.3",
                     actual=frame.raw,
                 )
-            if not self._error_expected(flight):
-                raise ConformanceFailure(
-                    f"the CSMS answered {action} with CALLERROR {frame.error_code} "
-                    f"({frame.error_description!r}); a valid request must get a CALLRESULT",
-                    reference="OCPP-J 1.6 §4.2.3",
-                    expected=f"CALLRESULT for {action}",
-                    actual=frame.raw,
-                )
+            if not self._error_expected(flight) and not self._checked_later(flight):
+                raise _unexpected_error(action, frame)
             return
         violations = schemas.validate(action, frame.payload, response=True)
         flight.response = frame.payload
@@ -436,6 +430,20 @@ class Engine:
                 actual=frame.payload,
             )
         self.station.call_result(flight.call, frame.payload, now)
+
+    def _checked_later(self, flight: _StationExchange) -> bool:
+        """Whether an ``exchange`` step before the next causal step will take this exchange: its CALLERROR then
+        fails that step, the one a reader looks for (StopTransaction may arrive before the Finishing
+        StatusNotification a scenario lists first, D24 §1.2)."""
+        for index in range(self._index, len(self.scenario.steps)):
+            step = self.scenario.steps[index]
+            if index > self._index and isinstance(step, _CAUSAL):
+                return False
+            if isinstance(step, Exchange) and step.action == flight.frame.action:
+                pattern = matchers.resolve(step.request, self.variables) if step.request is not None else None
+                if pattern is None or not matchers.match(pattern, flight.frame.payload):
+                    return True
+        return False
 
     def _error_expected(self, flight: _StationExchange) -> bool:
         for step in self.scenario.steps[self._index :]:
@@ -687,11 +695,13 @@ class Engine:
         action = exchange.frame.action
         if exchange.error is not None:
             code = exchange.error.error_code
-            if step.expect_error is None or step.expect_error not in ("any", code):
+            if step.expect_error is None:
+                raise _unexpected_error(action, exchange.error)
+            if step.expect_error not in ("any", code):
                 raise ConformanceFailure(
                     f"the CSMS answered {action} with CALLERROR {code}",
                     reference=step.ref or "OCPP-J 1.6 §4.2.3",
-                    expected=f"CALLERROR {step.expect_error}" if step.expect_error else "CALLRESULT",
+                    expected=f"CALLERROR {step.expect_error}",
                     actual=exchange.error.raw,
                 )
             return
@@ -711,6 +721,18 @@ class Engine:
                     reference=step.ref or self._scenario_reference(),
                     expected=expected,
                     actual=exchange.response,
+                )
+        if step.should is not None:
+            wanted = matchers.resolve(step.should, self.variables)
+            misses = matchers.match(wanted, exchange.response)
+            if misses:
+                self.warnings.append(
+                    Finding(
+                        "should",
+                        f"{action}.conf from the CSMS passes but should match {matchers.render(wanted)}: "
+                        + "; ".join(str(m) for m in misses),
+                        step.ref or self._scenario_reference(),
+                    )
                 )
         self._capture(step.capture, request=exchange.frame.payload, response=exchange.response)
 
@@ -812,6 +834,16 @@ def step_subject(step: Step) -> str:
     if isinstance(step, ExpectNoCall):
         return step.action or "any"
     return ""
+
+
+def _unexpected_error(action: str, frame: CallError) -> ConformanceFailure:
+    return ConformanceFailure(
+        f"the CSMS answered {action} with CALLERROR {frame.error_code} "
+        f"({frame.error_description!r}); a valid request must get a CALLRESULT",
+        reference="OCPP-J 1.6 §4.2.3",
+        expected=f"CALLRESULT for {action}",
+        actual=frame.raw,
+    )
 
 
 def _action_matches(action: str | None, call: Call | OutgoingCall) -> bool:

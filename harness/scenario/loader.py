@@ -70,9 +70,9 @@ Position = tuple[int, int]
 _SCENARIO = "scenario_file"
 _STATE_FILE = "state_file"
 _ACTION_KINDS = ("send", "exchange", "expect_call", "trigger")
-_PATTERN_FIELDS = {"send": ("expect",), "exchange": ("request", "expect"), "expect_call": ("match",)}
-_VARIABLE_FIELDS = ("payload", "expect", "match", "request", "reply", "token", "connector")
-_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional"})
+_PATTERN_FIELDS = {"send": ("expect", "should"), "exchange": ("request", "expect", "should"), "expect_call": ("match",)}
+_VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector")
+_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -671,15 +671,24 @@ class _Semantics:
             if constraint["absent"] is not True:
                 document.problem((*path, "absent"), f"'absent' must be true; got {_show(constraint['absent'])}")
             if len(constraint) > 1:
-                document.problem(path, "'absent: true' cannot be combined with 'schema' or 'optional'")
+                document.problem(path, "'absent: true' cannot be combined with 'schema', 'optional' or 'not'")
         if "optional" in constraint:
             if not isinstance(constraint["optional"], bool):
                 document.problem(
                     (*path, "optional"),
                     f"'optional' must be true or false, not {_kind_of(constraint['optional'])}",
                 )
-            if "schema" not in constraint and "absent" not in constraint:
+            if "schema" not in constraint and "absent" not in constraint and "not" not in constraint:
                 document.problem(path, "'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})")
+        if "not" in constraint:
+            other = constraint["not"]
+            if isinstance(other, dict) and other and set(other) <= _CONSTRAINT_KEYS:
+                document.problem(
+                    (*path, "not"),
+                    "'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
+                )
+            else:
+                self._check_pattern((*path, "not"), other)
         if "schema" in constraint:
             self._check_json_schema((*path, "schema"), constraint["schema"])
 
@@ -741,9 +750,11 @@ def _strings(value: Any, path: JsonPath, *, constraint: bool = False) -> Iterato
         for index, item in enumerate(value):
             yield from _strings(item, (*path, index), constraint=constraint)
     elif isinstance(value, dict):
-        constraint = constraint or bool(value and set(value) <= _CONSTRAINT_KEYS)
+        here = bool(value and set(value) <= _CONSTRAINT_KEYS)
         for key, item in value.items():
-            yield from _strings(item, (*path, key), constraint=constraint)
+            # A constraint's 'not' value is a pattern compared with the actual value, so it is resolved.
+            inside = constraint or (here and key != "not")
+            yield from _strings(item, (*path, key), constraint=inside)
 
 
 class _Session:
@@ -952,6 +963,7 @@ def _build_step(ref: _StepRef) -> Step:
             action=raw["send"],
             payload=raw.get("payload"),
             expect=raw.get("expect"),
+            should=raw.get("should"),
             expect_error=raw.get("expect_error"),
             capture=raw.get("capture", {}),
             timeout_s=_number(raw.get("timeout_s")),
@@ -962,6 +974,7 @@ def _build_step(ref: _StepRef) -> Step:
             action=raw["exchange"],
             request=raw.get("request"),
             expect=raw.get("expect"),
+            should=raw.get("should"),
             expect_error=raw.get("expect_error"),
             capture=raw.get("capture", {}),
             timeout_s=_number(raw.get("timeout_s")),

@@ -2,8 +2,11 @@
 
 Matching works on parsed JSON, never on text or member order. Literals match equal values of the same JSON type;
 a mapping match is a subset match (extra members in the actual payload are fine, as OCTT checks only the fields a
-test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional`` — checks the value
-with a JSON Schema, or requires the member to be missing.
+test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional``, ``not`` — checks the
+value with a JSON Schema, requires the member to be missing, or (``not``) requires it to differ from a value, e.g.
+``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's (two transactions at once on
+one station, OCPP 1.6 §4.10: the transactionId identifies the transaction). ``not`` is the one constraint member
+whose ``${name}`` references are resolved, since its point is to compare with a captured value.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import jsonschema
 
 from harness.ocppj.schemas import FORMAT_CHECKER
 
-CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional"})
+CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -49,7 +52,10 @@ def resolve(value: Any, variables: Mapping[str, Any]) -> Any:
         return _REFERENCE.sub(lambda m: _text(_lookup(m.group(1), variables)), value)
     if isinstance(value, Mapping):
         if is_constraint(value):
-            return dict(value)  # JSON Schema keywords are not resolved
+            resolved = dict(value)  # JSON Schema keywords are not resolved
+            if "not" in resolved:
+                resolved["not"] = resolve(resolved["not"], variables)
+            return resolved
         return {key: resolve(item, variables) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [resolve(item, variables) for item in value]
@@ -114,11 +120,14 @@ def match(pattern: Any, actual: Any, path: str = "") -> list[Mismatch]:
 def _check_constraint(constraint: Mapping[str, Any], actual: Any, path: str) -> list[Mismatch]:
     if constraint.get("absent"):
         return [Mismatch(path, f"must be absent, got {_render(actual)}")]
+    found: list[Mismatch] = []
+    if "not" in constraint and not match(constraint["not"], actual, path):
+        found.append(Mismatch(path, f"must differ from {_render(constraint['not'])}, got {_render(actual)}"))
     schema = constraint.get("schema")
     if schema is None:
-        return []
+        return found
     validator = jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
-    return [
+    return found + [
         Mismatch(
             ".".join([path, *(str(p) for p in error.absolute_path)]).strip("."),
             f"{error.message} (schema {_render(schema)})",

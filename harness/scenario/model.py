@@ -1,7 +1,7 @@
 """Frozen model of a scenario file (format v1). The loader builds it; the engine only reads it.
 
 Patterns (``expect``, ``match``, ``request``) are plain JSON-like values: literals match literals, and a mapping
-whose only keys are among ``schema`` / ``absent`` / ``optional`` is a constraint (see :mod:`matchers`).
+whose only keys are among ``schema`` / ``absent`` / ``optional`` / ``not`` is a constraint (see :mod:`matchers`).
 Strings may hold ``${name}`` references, resolved when the step runs.
 """
 
@@ -68,6 +68,7 @@ class Send(Step):
     action: str
     payload: Mapping[str, Any] | None = None
     expect: Any = None
+    should: Any = None  # a CALLRESULT that misses it is a warning, not a failure (OCTT "passes with a warning")
     expect_error: str | None = None  # a CALLERROR code, or "any"
     capture: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float | None = None
@@ -81,6 +82,7 @@ class Exchange(Step):
     action: str
     request: Any = None
     expect: Any = None
+    should: Any = None
     expect_error: str | None = None
     capture: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float | None = None

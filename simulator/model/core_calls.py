@@ -160,7 +160,8 @@ class CoreCalls(StationMachine):
     ) -> dict[str, Any]:
         """§5.18: unknown connector NotSupported (TC_031), fixed cable NotSupported (TC_017_2); with a
         transaction it stops first, reason UnlockCommand (TC_018_1); else Unlocked (TC_017_1). The connector
-        stays Finishing until the cable is taken out (unplug)."""
+        stays Finishing until the cable is taken out (unplug); a cable left locked in the socket after an
+        EV-side disconnect (UnlockConnectorOnEVSideDisconnect false, §9.1.27) is released: Available."""
         connector_id: int = payload["connectorId"]
         known = 1 <= connector_id <= self._spec.connectors
         decided = "Unlocked" if known and not self._spec.fixed_cable else "NotSupported"
@@ -169,4 +170,7 @@ class CoreCalls(StationMachine):
             connector = self._connectors[connector_id]
             if connector.transaction is not None:
                 self._stop_transaction(connector, "UnlockCommand", now)
+            elif connector.finishing and not connector.plugged:
+                connector.finishing = False
+                self._sync(connector, now)
         return reply

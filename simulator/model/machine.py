@@ -192,15 +192,20 @@ class StationMachine(Sessions):
     def unplug(self, connector_id: int, now: float) -> None:
         """EV-side disconnect. With StopTransactionOnEVSideDisconnect the transaction stops with reason
         EVDisconnected and the connector reports SuspendedEV, Finishing, Available (TC_005_1, §9.1.21);
-        without it the transaction goes on in SuspendedEV until the cable is back (TC_005_3)."""
+        without it the transaction goes on in SuspendedEV until the cable is back (TC_005_3).
+
+        UnlockConnectorOnEVSideDisconnect (§9.1.27) decides whether a socket releases the cable then: when
+        false, the cable stays locked in the socket after the stop, so the connector stays Finishing until an
+        UnlockConnector frees it (a fixed cable is never locked at the station side)."""
         connector = self._connector(connector_id)
         if not connector.plugged:
             raise ValueError(f"connector {connector_id} is not plugged in")
         self._advance(now)
         connector.plugged = False
         if connector.transaction is not None and self._config.get_bool("StopTransactionOnEVSideDisconnect"):
+            locked = not self._spec.fixed_cable and not self._config.get_bool("UnlockConnectorOnEVSideDisconnect")
             self._sync(connector, now)
-            self._stop_transaction(connector, "EVDisconnected", now)
+            self._stop_transaction(connector, "EVDisconnected", now, cable_locked=locked)
             return
         connector.finishing = False
         self._sync(connector, now)

@@ -261,9 +261,17 @@ class Sessions(StationBase):
         self._sync(connector, at)
 
     def _stop_transaction(
-        self, connector: Connector, reason: str, at: float, *, id_tag: str | None = None, send: bool = True
+        self,
+        connector: Connector,
+        reason: str,
+        at: float,
+        *,
+        id_tag: str | None = None,
+        send: bool = True,
+        cable_locked: bool = False,
     ) -> None:
-        """StopTransaction (§4.11) then Finishing; with the cable already out, Available right after."""
+        """StopTransaction (§4.11) then Finishing; with the cable already out, Available right after, unless
+        the cable is still locked in the station's socket (``cable_locked``, §9.1.27)."""
         tx = connector.transaction
         assert tx is not None
         meter_stop = connector.meter.register_wh(at)
@@ -275,7 +283,7 @@ class Sessions(StationBase):
             payload = payloads.stop_transaction(meter_stop_wh=meter_stop, at=at, reason=reason, id_tag=id_tag)
             self._queue_entry(Entry("StopTransaction", payload, at, transactional=True, transaction=tx))
         self._sync(connector, at)
-        if not connector.plugged:
+        if not connector.plugged and not cable_locked:
             connector.finishing = False
             self._sync(connector, at)
 

@@ -92,6 +92,11 @@ async def test_camel_case_route_and_empty_body(api: Api, open_station: OpenStati
     ("name", "payload", "answer"),
     [
         ("remote-stop-transaction", {"transactionId": 999_999}, {"status": "Rejected"}),  # TC_028
+        ("remote-start-transaction", {"connectorId": 99, "idTag": "ANY_TAG"}, {"status": "Rejected"}),  # TC_026
+        ("change-availability", {"connectorId": 99, "type": "Inoperative"}, {"status": "Rejected"}),
+        ("data-transfer", {"vendorId": "no.such.vendor", "messageId": "x"}, {"status": "UnknownVendorId"}),
+        ("get-configuration", {"key": ["SupportedFeatureProfiles"]}, {"unknownKey": []}),  # TC_019_2
+        ("reset", {"type": "Soft"}, {"status": "Rejected"}),  # TC_014
         ("unlock-connector", {"connectorId": 99}, {"status": "NotSupported"}),  # TC_031
         (
             "change-configuration",

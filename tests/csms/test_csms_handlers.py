@@ -206,6 +206,36 @@ async def test_stop_transaction_known_and_unknown(open_station: OpenStation, api
     assert [(s["transaction_id"], s["meter_stop"], s["stop_reason"]) for s in stops] == [(987654, 7, "PowerLoss")]
 
 
+async def test_two_transactions_on_two_connectors_are_kept_apart(open_station: OpenStation, api: Api) -> None:
+    """MC_001_CSMS: two transactions at once on one station, stopped in the opposite order; each stop lands
+    on its own transaction and answers for its own idTag (OCPP 1.6 §4.10, §4.11)."""
+    await api.post("/api/octt/create-token", {"token_id": "TAG_A", "status": "Accepted"})
+    await api.post("/api/octt/create-token", {"token_id": "TAG_B", "status": "Blocked"})
+    station = await open_station(boot=True)
+    now = format_time(time.time())
+    a = await station.result(
+        "StartTransaction", {"connectorId": 1, "idTag": "TAG_A", "meterStart": 0, "timestamp": now}
+    )
+    b = await station.result(
+        "StartTransaction", {"connectorId": 2, "idTag": "TAG_B", "meterStart": 9, "timestamp": now}
+    )
+    assert a["transactionId"] != b["transactionId"]
+    stop_b = {"transactionId": b["transactionId"], "idTag": "TAG_B", "meterStop": 20, "timestamp": now}
+    assert await station.result("StopTransaction", {**stop_b, "reason": "Local"}) == {
+        "idTagInfo": {"status": "Blocked"}
+    }
+    rows = {row["id"]: row for row in (await api.get("/api/transactions")).body}
+    assert rows[a["transactionId"]]["stopped_at"] is None
+    assert (rows[b["transactionId"]]["connector_id"], rows[b["transactionId"]]["meter_stop"]) == (2, 20)
+    stop_a = {"transactionId": a["transactionId"], "idTag": "TAG_A", "meterStop": 5, "timestamp": now}
+    assert await station.result("StopTransaction", stop_a) == {"idTagInfo": {"status": "Accepted"}}
+    rows = {row["id"]: row for row in (await api.get("/api/transactions")).body}
+    assert [(rows[t]["connector_id"], rows[t]["id_tag"], rows[t]["meter_stop"]) for t in sorted(rows)] == [
+        (1, "TAG_A", 5),
+        (2, "TAG_B", 20),
+    ]
+
+
 async def test_status_notifications_in_any_order(open_station: OpenStation, api: Api) -> None:
     """D24 §1.2: Charging may come before StartTransaction; connector 0 is kept too."""
     station = await open_station(boot=True)

@@ -168,8 +168,7 @@ def test_a_callerror_to_a_station_call_fails(tmp_path: Path) -> None:
     outcome = run(tmp_path, BOOT, refuse_status).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
     assert (
-        outcome.message
-        == "the CSMS answered StatusNotification with CALLERROR InternalError ('no'); "
+        outcome.message == "the CSMS answered StatusNotification with CALLERROR InternalError ('no'); "
         "a valid request must get a CALLRESULT"
     )
     assert outcome.reference == "OCPP-J 1.6 §4.2.3"
@@ -360,3 +359,100 @@ def test_an_unexpected_answer_value_fails_with_expected_and_actual(tmp_path: Pat
         == 'Authorize.conf from the CSMS does not match: idTagInfo.status: expected "Accepted", got "Blocked"'
     )
     assert outcome.actual == '{"idTagInfo": {"status": "Blocked"}}'
+
+
+def test_a_not_constraint_compares_with_a_captured_value(tmp_path: Path) -> None:
+    """``{not: "${tx_id}"}``: the id the CSMS sends must differ from the captured one (TC_028, MC_001)."""
+    steps = (
+        CHARGING
+        + """
+  - trigger: RemoteStopTransaction
+    payload: {transactionId: 2147483000}
+  - expect_call: RemoteStopTransaction
+    match: {transactionId: {not: "${tx_id}"}}
+"""
+    )
+    unknown = csms_sends("RemoteStopTransaction", {"transactionId": 2147483000})
+    assert run(tmp_path, steps, on_request=unknown).outcome.verdict is Verdict.PASS  # type: ignore[union-attr]
+    outcome = run(tmp_path, steps, on_request=csms_sends("RemoteStopTransaction", {"transactionId": 42})).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert (
+        outcome.message
+        == "RemoteStopTransaction from the CSMS does not match: transactionId: must differ from 42, got 42"
+    )
+
+
+DATA_TRANSFER = (
+    BOOT
+    + """
+  - send: DataTransfer
+    payload: {vendorId: unknown.vendor}
+    expect: {status: {schema: {enum: [Accepted, Rejected, UnknownMessageId, UnknownVendorId]}}}
+    should: {status: UnknownVendorId}
+"""
+)
+
+
+def test_a_missed_should_pattern_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    """TC_064_CSMS: OCTT passes Accepted for an unknown vendor with a warning."""
+
+    def accepted(call: Call) -> str | None:
+        return result(call, {"status": "Accepted"}) if call.action == "DataTransfer" else compliant(call)
+
+    engine = run(tmp_path, DATA_TRANSFER, accepted)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    assert engine.warnings == [
+        Finding(
+            "should",
+            'DataTransfer.conf from the CSMS passes but should match {"status": "UnknownVendorId"}: '
+            'status: expected "UnknownVendorId", got "Accepted"',
+            "TC_T",
+        )
+    ]
+    compliant_engine = run(tmp_path, DATA_TRANSFER)
+    assert compliant_engine.outcome is not None and compliant_engine.outcome.verdict is Verdict.PASS
+    assert compliant_engine.warnings == []
+
+
+def test_expect_still_fails_where_should_only_warns(tmp_path: Path) -> None:
+    def rejected(call: Call) -> str | None:
+        return result(call, {"status": "Rejected"}) if call.action == "DataTransfer" else compliant(call)
+
+    strict = DATA_TRANSFER.replace("[Accepted, Rejected, UnknownMessageId, UnknownVendorId]", "[UnknownVendorId]")
+    assert strict != DATA_TRANSFER
+    outcome = run(tmp_path, strict, rejected).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert (outcome.message or "").startswith("DataTransfer.conf from the CSMS does not match: status: 'Rejected'")
+
+
+def test_a_callerror_fails_the_step_that_checks_that_exchange(tmp_path: Path) -> None:
+    """StopTransaction may come before the Finishing StatusNotification a scenario lists first (D24 §1.2): its
+    CALLERROR fails the StopTransaction step, not the step that happened to be waiting."""
+    steps = (
+        CHARGING
+        + """
+  - act: present_token
+  - exchange: StatusNotification
+    request: {status: Finishing}
+  - exchange: StopTransaction
+    request: {reason: Local}
+"""
+    )
+
+    def refuse_stop(call: Call) -> str | None:
+        if call.action == "StopTransaction":
+            return json.dumps([4, call.unique_id, "InternalError", "db down", {}])
+        return compliant(call)
+
+    engine = run(tmp_path, steps, refuse_stop)
+    outcome = engine.outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == (
+        "the CSMS answered StopTransaction with CALLERROR InternalError ('db down'); a valid request must get a "
+        "CALLRESULT"
+    )
+    assert outcome.step is not None and outcome.step.startswith("step 11 (exchange StopTransaction)")
+    assert [(r.subject, r.status) for r in engine.step_records[-2:]] == [
+        ("StatusNotification", "passed"),
+        ("StopTransaction", "failed"),
+    ]

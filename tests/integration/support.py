@@ -21,8 +21,9 @@ from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
 
-# (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, or None to drop it.
-Mutation = Callable[[list[Any], dict[str, list[Any]]], str | None]
+# (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
+# texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
+Mutation = Callable[[list[Any], dict[str, list[Any]]], str | list[str] | None]
 
 
 @dataclass
@@ -56,8 +57,8 @@ class Proxy:
                 async for text in csms:
                     frame = json.loads(text)
                     out = self.mutate(frame, pending) if self.mutate else str(text)
-                    if out is not None:
-                        await station.send(out)
+                    for item in [out] if isinstance(out, str) else out or []:
+                        await station.send(item)
 
             # Either side closing ends the pair: the other direction is cancelled, then the upstream closes.
             tasks = {asyncio.create_task(up()), asyncio.create_task(down())}
@@ -129,10 +130,15 @@ def target_document(*, ws_url: str, api_url: str, response_s: float = 5, step_s:
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
         "tokens": {
-            "central": {"valid": "OCA_TOKEN_1", "blocked": "BLOCKED", "expired": "EXPIRED"},
-            "iso14443": {"valid": "123456789", "blocked": "222222222", "expired": "333333333"},
-            "keycode": {"valid": "KEY_CODE_TOKEN", "blocked": "BLOCKED_KC", "expired": "EXPIRED_KC"},
-            "iso15693": {"valid": "987654321", "blocked": "111111111", "expired": "444444444"},
+            "central": {"valid": "OCA_TOKEN_1", "blocked": "BLOCKED", "expired": "EXPIRED", "invalid": "UNKNOWN_C"},
+            "iso14443": {"valid": "123456789", "blocked": "222222222", "expired": "333333333", "invalid": "999999999"},
+            "keycode": {
+                "valid": "KEY_CODE_TOKEN",
+                "blocked": "BLOCKED_KC",
+                "expired": "EXPIRED_KC",
+                "invalid": "UNKNOWN_KC",
+            },
+            "iso15693": {"valid": "987654321", "blocked": "111111111", "expired": "444444444", "invalid": "555555555"},
             "invalid": "UNKNOWN_0001",
             "parent": "GROUP_0001",
         },

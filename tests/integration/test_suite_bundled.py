@@ -22,9 +22,59 @@ SCENARIOS, PROBLEMS = load_scenarios([ROOT / "scenarios"])
 CASES = {case.id: case for case in expand(SCENARIOS, BUNDLED)}
 
 
+# The 34 Core cases of the OCTT CSMS catalogue (reference §2.1).
+CORE_OCTT = [
+    "TC_001_CSMS",
+    "TC_003_CSMS",
+    "TC_004_1_CSMS",
+    "TC_004_2_CSMS",
+    "TC_005_1_CSMS",
+    "TC_007_CSMS",
+    "TC_010_CSMS",
+    "TC_011_1_CSMS",
+    "TC_011_2_CSMS",
+    "TC_012_CSMS",
+    "TC_013_CSMS",
+    "TC_014_CSMS",
+    "TC_017_1_CSMS",
+    "TC_017_2_CSMS",
+    "TC_018_1_CSMS",
+    "TC_019_1_CSMS",
+    "TC_019_2_CSMS",
+    "TC_021_CSMS",
+    "TC_023_1_CSMS",
+    "TC_023_2_CSMS",
+    "TC_023_3_CSMS",
+    "TC_024_CSMS",
+    "TC_026_CSMS",
+    "TC_028_CSMS",
+    "TC_030_CSMS",
+    "TC_031_CSMS",
+    "TC_032_1_CSMS",
+    "TC_037_1_CSMS",
+    "TC_037_3_CSMS",
+    "TC_039_CSMS",
+    "TC_040_1_CSMS",
+    "TC_040_2_CSMS",
+    "TC_061_CSMS",
+    "TC_064_CSMS",
+]
+TOKEN_TYPE_CASES = ("TC_003_CSMS", "TC_023_1_CSMS", "TC_023_2_CSMS", "TC_023_3_CSMS")
+
+
 def test_scenario_files_are_valid() -> None:
     assert PROBLEMS == []
-    assert len(SCENARIOS) >= 12
+    assert len(CORE_OCTT) == 34
+
+
+def test_every_core_case_exists_once_per_token_type_where_octt_varies_it() -> None:
+    core = {scenario.id for scenario in SCENARIOS if scenario.profile == "Core"}
+    assert set(CORE_OCTT) <= core
+    assert "MC_001_CSMS" in core  # beyond OCTT: two transactions on two connectors
+    for scenario_id in TOKEN_TYPE_CASES:
+        assert [case_id for case_id in CASES if case_id.startswith(scenario_id + "[")] == [
+            f"{scenario_id}[{kind}]" for kind in ("central", "iso14443", "keycode", "iso15693")
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +140,52 @@ def drop(action: str) -> Mutation:
     return mutate
 
 
+def after_preparing(status: str, *, connector_id: int) -> Callable[[dict[str, Any]], bool]:
+    """Selects StatusNotification(``status``) on the connector once it has reported Preparing: the
+    Available after ConnectionTimeOut (TC_004_2), not the one of the boot."""
+    preparing: list[bool] = []
+
+    def when(payload: dict[str, Any]) -> bool:
+        if payload["connectorId"] != connector_id:
+            return False
+        if payload["status"] == "Preparing":
+            preparing.append(True)
+        return bool(preparing) and payload["status"] == status
+
+    return when
+
+
+def same_transaction_id_twice() -> Mutation:
+    """Every StartTransaction.conf carries the transactionId of the first one: a CSMS that mixes up the
+    transactions of two connectors."""
+    first: list[int] = []
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == "StartTransaction":
+            first.append(frame[2]["transactionId"])
+            frame = [3, frame[1], {**frame[2], "transactionId": first[0]}]
+        return json.dumps(frame)
+
+    return mutate
+
+
+def remote_stop_of_the_running_transaction() -> Mutation:
+    """RemoteStopTransaction rewritten to the id the CSMS gave in the last StartTransaction.conf: a CSMS that
+    cannot send an unknown transactionId and falls back to the real one (SteVe's workaround for TC_028)."""
+    given: list[int] = []
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == "StartTransaction":
+            given.append(frame[2]["transactionId"])
+        if frame[0] == 2 and frame[2] == "RemoteStopTransaction" and given:
+            frame = [2, frame[1], frame[2], {**frame[3], "transactionId": given[-1]}]
+        return json.dumps(frame)
+
+    return mutate
+
+
 # case id -> (mutation, text the failure message must contain, action the failing step is about)
 BROKEN: dict[str, tuple[Mutation, str, str]] = {
     "TC_001_CSMS": (answer("BootNotification", lambda p: {**p, "interval": 0}), "interval", "BootNotification"),
@@ -100,7 +196,7 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
     ),
     "TC_004_1_CSMS": (answer("StartTransaction", with_status("Invalid")), "Invalid", "StartTransaction"),
     "TC_004_2_CSMS": (
-        call_error_for("StatusNotification", when=lambda p: p["status"] == "Available" and p["connectorId"] == 2),
+        call_error_for("StatusNotification", when=after_preparing("Available", connector_id=2)),
         "CALLERROR",
         "StatusNotification",
     ),
@@ -115,7 +211,84 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
         "transactionId",
         "RemoteStopTransaction",
     ),
-    "TC_023_1_CSMS": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
+    "TC_005_1_CSMS": (
+        call_error_for("StopTransaction", when=lambda p: p["reason"] == "EVDisconnected"),
+        "CALLERROR",
+        "StopTransaction",
+    ),
+    "TC_011_1_CSMS": (
+        csms_call("RemoteStartTransaction", lambda p: {**p, "connectorId": 99}),
+        "connectorId",
+        "RemoteStartTransaction",
+    ),
+    "TC_011_2_CSMS": (answer("Authorize", with_status("Invalid")), "Invalid", "Authorize"),
+    "TC_013_CSMS": (csms_call("Reset", lambda p: {**p, "type": "Soft"}), "Soft", "Reset"),
+    "TC_014_CSMS": (csms_call("Reset", lambda p: {**p, "type": "Hard"}), "Hard", "Reset"),
+    "TC_017_1_CSMS": (csms_call("UnlockConnector", lambda p: {"connectorId": 99}), "connectorId", "UnlockConnector"),
+    "TC_017_2_CSMS": (csms_call("UnlockConnector", lambda p: {"connectorId": 99}), "connectorId", "UnlockConnector"),
+    "TC_018_1_CSMS": (
+        call_error_for("StopTransaction", when=lambda p: p["reason"] == "UnlockCommand"),
+        "CALLERROR",
+        "StopTransaction",
+    ),
+    "TC_019_1_CSMS": (
+        csms_call("GetConfiguration", lambda p: {"key": ["HeartbeatInterval"]}),
+        "HeartbeatInterval",
+        "GetConfiguration",
+    ),
+    "TC_019_2_CSMS": (
+        csms_call("GetConfiguration", lambda p: {}),
+        "SupportedFeatureProfiles",
+        "GetConfiguration",
+    ),
+    "TC_021_CSMS": (
+        csms_call("ChangeConfiguration", lambda p: {**p, "value": "30"}),
+        "30",
+        "ChangeConfiguration",
+    ),
+    "TC_023_1_CSMS[iso15693]": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
+    "TC_024_CSMS": (
+        call_error_for("StatusNotification", when=lambda p: p["status"] == "Faulted"),
+        "CALLERROR",
+        "StatusNotification",
+    ),
+    "TC_026_CSMS": (
+        csms_call("RemoteStartTransaction", lambda p: {**p, "idTag": "SOMEONE_ELSE"}),
+        "SOMEONE_ELSE",
+        "RemoteStartTransaction",
+    ),
+    "TC_028_CSMS": (remote_stop_of_the_running_transaction(), "must differ", "RemoteStopTransaction"),
+    "TC_030_CSMS": (csms_call("UnlockConnector", lambda p: {"connectorId": 99}), "connectorId", "UnlockConnector"),
+    "TC_031_CSMS": (csms_call("UnlockConnector", lambda p: {"connectorId": 1}), "connectorId", "UnlockConnector"),
+    "TC_032_1_CSMS": (
+        call_error_for("StopTransaction", when=lambda p: p["reason"] == "PowerLoss"),
+        "CALLERROR",
+        "StopTransaction",
+    ),
+    "TC_037_1_CSMS": (answer("StartTransaction", with_status("Invalid")), "Invalid", "StartTransaction"),
+    "TC_037_3_CSMS": (answer("StartTransaction", with_status("Accepted")), "Accepted", "StartTransaction"),
+    "TC_039_CSMS": (
+        call_error_for("StartTransaction", when=lambda p: True),
+        "CALLERROR",
+        "StartTransaction",
+    ),
+    "TC_040_1_CSMS": (
+        csms_call("ChangeConfiguration", lambda p: {**p, "key": "HeartbeatInterval"}),
+        "HeartbeatInterval",
+        "ChangeConfiguration",
+    ),
+    "TC_040_2_CSMS": (
+        csms_call("ChangeConfiguration", lambda p: {**p, "value": "60"}),
+        "60",
+        "ChangeConfiguration",
+    ),
+    "TC_061_CSMS": (csms_call("ClearCache", lambda p: {"unexpected": True}), "invalid ClearCache", "ClearCache"),
+    "TC_064_CSMS": (
+        call_error_for("DataTransfer", when=lambda p: True),
+        "CALLERROR",
+        "DataTransfer",
+    ),
+    "MC_001_CSMS": (same_transaction_id_twice(), "must differ", "StartTransaction"),
     "TC_023_2_CSMS[iso14443]": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
     "TC_023_3_CSMS[keycode]": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
     "AQ1_PENDING_CSMS": (
@@ -191,3 +364,31 @@ def test_an_answer_with_an_unknown_message_id_fails(stack: tuple[BackgroundLoop,
     result = run_broken(stack, CASES["TC_001_CSMS"], wrong_id, tmp_path)
     assert result.verdict is Verdict.FAIL
     assert result.reference == "OCPP-J 1.6 §4.1.4"
+
+
+def test_data_transfer_accepted_for_an_unknown_vendor_passes_with_a_warning(
+    stack: tuple[BackgroundLoop, Stack], tmp_path: Path
+) -> None:
+    """TC_064_CSMS: OCTT passes Accepted for an unknown vendorId with a warning; so does the harness."""
+    result = run_broken(stack, CASES["TC_064_CSMS"], answer("DataTransfer", lambda p: {"status": "Accepted"}), tmp_path)
+    assert result.verdict is Verdict.PASS, result.message
+    assert [w.category for w in result.warnings] == ["should"]
+    assert "UnknownVendorId" in result.warnings[0].message
+
+
+def test_an_unsolicited_call_after_change_configuration_fails_tc_021(
+    stack: tuple[BackgroundLoop, Stack], tmp_path: Path
+) -> None:
+    """Reference §5.6: OCTT fails on a CSMS call nobody asked for, such as GetConfiguration right after a
+    ChangeConfiguration; the proxy adds one behind the CSMS's ChangeConfiguration."""
+
+    def with_get_configuration(frame: list[Any], pending: dict[str, list[Any]]) -> list[str]:
+        out = [json.dumps(frame)]
+        if frame[0] == 2 and frame[2] == "ChangeConfiguration":
+            out.append(json.dumps([2, "unsolicited-1", "GetConfiguration", {}]))
+        return out
+
+    result = run_broken(stack, CASES["TC_021_CSMS"], with_get_configuration, tmp_path)
+    assert result.verdict is Verdict.FAIL
+    assert result.message == "the CSMS sent GetConfiguration while nothing was expected for 1 s"
+    assert "expect_no_call" in (result.failed_step or "")

@@ -433,3 +433,28 @@ def test_the_root_schema_serves_editors_for_scenarios_and_states() -> None:
         "Additional properties are not allowed ('timeout_s' was unexpected)"
     ]
     assert [error.message for error in validator.iter_errors({**scenario, "title": 3})] == ["3 is not of type 'string'"]
+
+
+def test_should_and_not_reach_the_model(write: WriteFile) -> None:
+    path = write(
+        "scenarios/core/TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Core
+        steps:
+          - exchange: StartTransaction
+            capture: {tx_a: response.transactionId}
+          - exchange: StartTransaction
+            expect: {transactionId: {not: "${tx_a}", schema: {type: integer}}}
+          - send: DataTransfer
+            payload: {vendorId: unknown}
+            expect: {status: {schema: {type: string}}}
+            should: {status: UnknownVendorId, data: {absent: true}}
+        """,
+    )
+    steps = load_scenario(path).steps
+    assert isinstance(steps[1], Exchange) and steps[1].expect == {
+        "transactionId": {"not": "${tx_a}", "schema": {"type": "integer"}}
+    }
+    assert isinstance(steps[2], Send) and steps[2].should == {"status": "UnknownVendorId", "data": {"absent": True}}

@@ -245,7 +245,7 @@ def test_bad_json_schema_in_a_constraint(write: WriteFile, problems: Problems) -
         "TC_A.yaml:10:31: 'schema' must be a JSON Schema (a mapping), not a string ('text')",
         "TC_A.yaml:12:22: 'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})",
         "TC_A.yaml:13:34: 'absent' must be true; got false",
-        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema' or 'optional'",
+        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
     ]
 
 
@@ -556,3 +556,29 @@ def test_several_mistakes_in_one_file_are_all_reported_in_order(write: WriteFile
     scenarios, found = load_scenarios(["scenarios"])
     assert scenarios == []
     assert [str(problem) for problem in found] == problems(path)
+
+
+def test_not_constraint_mistakes(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Core
+        steps:
+          - exchange: StartTransaction
+            capture: {tx_a: response.transactionId}
+          - exchange: StartTransaction
+            expect:
+              transactionId: {not: "${tx_b}"}
+              idTagInfo: {not: {schema: {type: object}}}
+              meterStart: {not: 1, absent: true}
+          - exchange: StopTransaction
+            request: {transactionId: {not: "${tx_a}", schema: {type: integer}}, idTag: {optional: true, not: X}}
+        """,
+    )
+    assert problems(path) == [
+        "TC_A.yaml:9:28: undefined variable '${tx_b}'; did you mean '${tx_a}'?",
+        "TC_A.yaml:10:24: 'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
+        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+    ]

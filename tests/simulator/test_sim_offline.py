@@ -396,3 +396,39 @@ def test_acts_while_rebooting() -> None:
     sim.token("VALID")  # the reader is off
     sim.advance(REBOOT_DELAY_S)
     assert sim.flow() == ["BootNotification", "StatusNotification:0:Available", "StatusNotification:1:Preparing"]
+
+
+def test_offline_queue_after_reconnect_is_retried_in_order_with_original_timestamps() -> None:
+    """§4.8 as a whole: messages queued offline go out in order after reconnecting; a refused one is retried
+    TransactionMessageRetryInterval * attempts later, TransactionMessageAttempts times in all, with its original
+    timestamp, and nothing transaction-related overtakes it."""
+    sim = booted(config={"TransactionMessageAttempts": "3", "TransactionMessageRetryInterval": "7"})
+    sim.token("VALID")  # cache: VALID Accepted
+    sim.advance(60)  # ConnectionTimeOut: that identification lapses
+    sim.go_offline()
+    sim.take()
+    sim.plug(1)
+    sim.token("VALID")
+    started = sim.now
+    sim.advance(30)
+    sim.token("VALID")
+    stopped = sim.now
+    sim.advance(30)
+    sim.queue_reply("StartTransaction", Error("InternalError"), Error("InternalError"))
+    sim.go_online()
+    sim.advance(60)
+    sent = [s for s in sim.take() if s.call.transactional]
+    assert [(s.action, s.at - stopped - 30) for s in sent] == [
+        ("StartTransaction", 0),
+        ("StartTransaction", 7),
+        ("StartTransaction", 21),
+        ("StopTransaction", 21),
+    ]
+    assert {s.payload["timestamp"] for s in sent[:3]} == {format_time(started)}
+    assert sent[3].payload["timestamp"] == format_time(stopped)
+    assert (sent[3].payload["transactionId"], sent[3].payload["reason"], sent[3].payload["meterStop"]) == (
+        100,
+        "Local",
+        61,
+    )
+    assert sim.cp.dropped_messages == ()

@@ -82,6 +82,33 @@ def test_tc_005_1_ev_side_disconnect_stops_transaction() -> None:
     assert sim.cp.transaction_id(1) is None
 
 
+def test_ev_side_disconnect_without_unlock_keeps_the_cable_locked_until_unlock_connector() -> None:
+    """§9.1.27 UnlockConnectorOnEVSideDisconnect=false: the socket keeps the cable locked after the stop."""
+    sim = charging(config={"UnlockConnectorOnEVSideDisconnect": "false"})
+    sim.unplug(1)
+    assert sim.flow() == [
+        "StatusNotification:1:SuspendedEV",
+        "StopTransaction:EVDisconnected",
+        "StatusNotification:1:Finishing",
+    ]
+    sim.advance(600)
+    assert [action for action in sim.flow() if action != "Heartbeat"] == []
+    assert sim.cp.connector_status(1) == "Finishing"
+    assert sim.call("UnlockConnector", {"connectorId": 1}) == {"status": "Unlocked"}
+    assert sim.flow() == ["StatusNotification:1:Available"]
+
+
+def test_ev_side_disconnect_of_a_fixed_cable_is_never_locked_at_the_station() -> None:
+    sim = charging(config={"UnlockConnectorOnEVSideDisconnect": "false"}, fixed_cable=True)
+    sim.unplug(1)
+    assert sim.flow() == [
+        "StatusNotification:1:SuspendedEV",
+        "StopTransaction:EVDisconnected",
+        "StatusNotification:1:Finishing",
+        "StatusNotification:1:Available",
+    ]
+
+
 def test_tc_005_3_ev_side_disconnect_keeps_transaction() -> None:
     sim = charging(config={"StopTransactionOnEVSideDisconnect": "false"})
     sim.advance(360)
