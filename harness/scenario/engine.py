@@ -515,18 +515,22 @@ class Engine:
 
     def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
         reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
-        mismatches = (
-            matchers.match(matchers.resolve(step.match, self.variables), call.payload) if step.match is not None else []
-        )
         self._answer_csms_call(call, reply, step.reply_error, now)
         self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, "", consumed=True))
-        if mismatches:
-            raise ConformanceFailure(
-                f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
-                reference=step.ref or self._scenario_reference(),
-                expected=matchers.resolve(step.match, self.variables),
-                actual=call.payload,
-            )
+        self._accept_expected_call(step, call, now)
+
+    def _accept_expected_call(self, step: ExpectCall, call: Call, now: float) -> None:
+        """Check the CSMS's CALL against ``match`` (OCTT's field-by-field check), capture, complete the step."""
+        if step.match is not None:
+            expected = matchers.resolve(step.match, self.variables)
+            mismatches = matchers.match(expected, call.payload)
+            if mismatches:
+                raise ConformanceFailure(
+                    f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
+                    reference=step.ref or self._scenario_reference(),
+                    expected=expected,
+                    actual=call.payload,
+                )
         self._capture(step.capture, request=call.payload, response=None)
         self._complete_step(now)
 
@@ -674,22 +678,8 @@ class Engine:
                     f"the CSMS sent {step.action} before this step started, so its reply could not be set; "
                     "put the expect_call right after the step that causes the call"
                 )
-            self._run_expect_call_late(step, early.call, now)
+            self._accept_expected_call(step, early.call, now)
             return
-
-    def _run_expect_call_late(self, step: ExpectCall, call: Call, now: float) -> None:
-        if step.match is not None:
-            expected = matchers.resolve(step.match, self.variables)
-            mismatches = matchers.match(expected, call.payload)
-            if mismatches:
-                raise ConformanceFailure(
-                    f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
-                    reference=step.ref or self._scenario_reference(),
-                    expected=expected,
-                    actual=call.payload,
-                )
-        self._capture(step.capture, request=call.payload, response=None)
-        self._complete_step(now)
 
     def _check_exchange(self, step: Send | Exchange, exchange: _StationExchange) -> None:
         action = exchange.frame.action
