@@ -1,7 +1,8 @@
 """``ocpp-harness`` command line: thin wrappers that build arguments and call the same session as the plugin.
 
-Exit codes: 0 nothing FAILed or ERRORed; 1 some case FAILed or ERRORed (or ``validate`` found mistakes);
-2 bad usage, target file or scenario file; 3 the CSMS cannot be reached.
+Exit codes: 0 nothing FAILed or ERRORed; 1 some case FAILed or ERRORed, or a declared deviation passed (or
+``validate`` found mistakes); 2 bad usage, target file or scenario file; 3 the CSMS cannot be reached. A FAIL the
+target file declares as a known deviation does not fail the run.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ async def _reachable(target: Target) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.report.terminal import format_result_line, format_summary_table
+    from harness.report.terminal import format_result_line, format_running_line, format_summary_table
     from harness.scenario.loader import load_scenarios
     from harness.session import Session, expand, new_run_id
 
@@ -119,6 +120,9 @@ def _run(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"error: {len(problems)} problem(s) in scenario files; nothing was run", file=sys.stderr)
         return EXIT_USAGE
+    every_case = expand(scenarios, target)
+    for unknown in target.unknown_deviations([c.id for c in every_case], [s.id for s in scenarios]):
+        print(f"warning: {unknown}", file=sys.stderr)
     if args.profile:
         scenarios = [s for s in scenarios if s.profile in args.profile]
     cases = expand(sorted(scenarios, key=lambda s: (s.path, s.id)), target)
@@ -136,17 +140,22 @@ def _run(args: argparse.Namespace) -> int:
     run_id = new_run_id()
     out_dir = Path(args.out) / run_id
     print(f"ocpp-harness: {len(cases)} case(s) against {target.name} ({target.path}); reports in {out_dir}")
+    live = sys.stdout.isatty()  # a CI log gets plain lines: no carriage returns, no escape sequences
     try:
         with Session(target, out_dir=out_dir, run_id=run_id) as session:
-            for case in cases:
-                print(format_result_line(session.run(case)), flush=True)
+            for done, case in enumerate(cases, start=1):
+                if live:
+                    print(format_running_line(case.id, done, len(cases)), end="", flush=True)
+                result = session.run(case)
+                erase = "\r\x1b[K" if live else ""
+                print(erase + format_result_line(result, progress=(done, len(cases))), flush=True)
             run = session.finish()
     except (HarnessError, ScenarioError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE if isinstance(exc, HarnessError) else EXIT_USAGE
     print()
     print(format_summary_table(run))
-    print(f"\nReports: {out_dir}/ (summary.json, summary.md, junit.xml, traces/)")
+    print(f"\nReports: {out_dir}/summary.html (also summary.md, summary.json, junit.xml, allure-results/, traces/)")
     return EXIT_OK if run.ok else EXIT_FAILED
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ TOKEN_TYPES = ("central", "iso14443", "keycode", "iso15693")
 TOKEN_STATES = ("valid", "blocked", "expired", "invalid")
 DRIVER_KINDS = ("http", "manual", "python")
 ADDITIONAL_QUESTIONS = ("AQ-1",)
+MASK = "********"  # what reports show instead of a secret (passwords, driver headers)
+_CASE_ID = re.compile(r"^(?P<scenario>[A-Za-z0-9_.-]+)(?:\[(?P<param>[^\]]*)\])?$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -73,6 +75,21 @@ class Timeouts:
     connect_s: float = 10.0  # opening the websocket
 
 
+@dataclass(frozen=True)
+class Deviation:
+    """A known deviation of the CSMS: ``case`` fails, for ``reason``; it becomes a strict expected failure.
+
+    ``case`` is a case id (``TC_023_2_CSMS[keycode]``: that token type only) or a test case id
+    (``TC_064_CSMS``: every case of that scenario).
+    """
+
+    case: str
+    reason: str
+
+    def covers(self, case_id: str, scenario_id: str) -> bool:
+        return self.case in (case_id, scenario_id)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Target:
     path: str
@@ -88,6 +105,25 @@ class Target:
     driver: DriverConfig
     timeouts: Timeouts
     provision: bool
+    deviations: tuple[Deviation, ...] = ()
+
+    def deviation(self, case_id: str, scenario_id: str) -> Deviation | None:
+        """The deviation declared for a case: one naming the exact case id wins over one naming its scenario."""
+        exact = [d for d in self.deviations if d.case == case_id]
+        if exact:
+            return exact[0]
+        return next((d for d in self.deviations if d.covers(case_id, scenario_id)), None)
+
+    def unknown_deviations(self, case_ids: Iterable[str], scenario_ids: Iterable[str]) -> list[str]:
+        """One message per declared deviation that names none of the given cases, with a suggestion."""
+        cases, scenarios = set(case_ids), set(scenario_ids)
+        known = sorted(cases | scenarios)
+        return [
+            f"{self.path}: deviations[{index}].case: no scenario or case '{deviation.case}'"
+            f"{_suggest(deviation.case, known)}"
+            for index, deviation in enumerate(self.deviations)
+            if deviation.case not in cases and deviation.case not in scenarios
+        ]
 
     def station(self, role: str) -> StationTarget:
         try:
@@ -125,7 +161,7 @@ class Target:
                 role: {
                     "id": s.id,
                     "security_profile": s.security_profile,
-                    "basic_auth_password": "********" if s.basic_auth_password else None,
+                    "basic_auth_password": MASK if s.basic_auth_password else None,
                     "connectors": s.connectors,
                     "connector": s.connector,
                 }
@@ -139,12 +175,18 @@ class Target:
             "parent_id_tag": self.parent_id_tag,
             "profiles": list(self.profiles),
             "additional_questions": list(self.additional_questions),
-            "driver": {"kind": self.driver.kind, "preset": self.driver.preset, "base_url": self.driver.base_url},
+            "driver": {
+                "kind": self.driver.kind,
+                "preset": self.driver.preset,
+                "base_url": self.driver.base_url,
+                "headers": {name: MASK for name in self.driver.headers},
+            },
             "timeouts": {
                 "response_s": self.timeouts.response_s,
                 "step_s": self.timeouts.step_s,
                 "connect_s": self.timeouts.connect_s,
             },
+            "deviations": [{"case": d.case, "reason": d.reason} for d in self.deviations],
         }
 
 
@@ -243,6 +285,7 @@ _TOP = (
     "driver",
     "timeouts",
     "provision",
+    "deviations",
 )
 _STATION = ("id", "security_profile", "basic_auth_password", "connectors", "connector", "vendor", "model")
 _DRIVER = ("kind", "preset", "base_url", "headers", "timeout_s", "requests", "class", "options")
@@ -368,6 +411,7 @@ def parse_target(raw: Any, path: str) -> Target:
         step_s=r.number(raw_timeouts.get("step_s", 30.0), "timeouts.step_s"),
         connect_s=r.number(raw_timeouts.get("connect_s", 10.0), "timeouts.connect_s"),
     )
+    deviations = _deviations(r, top.get("deviations", []), tuple(tokens))
     return Target(
         path=path,
         name=name,
@@ -382,7 +426,43 @@ def parse_target(raw: Any, path: str) -> Target:
         driver=driver,
         timeouts=timeouts,
         provision=r.boolean(top.get("provision", bundled), "provision"),
+        deviations=deviations,
     )
+
+
+def _deviations(r: _Reader, raw: Any, token_types: tuple[str, ...]) -> tuple[Deviation, ...]:
+    """``deviations: [{case: TC_064_CSMS, reason: ...}]``: every entry names a case and says why (design §4)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.fail("deviations", f"expected a list of {{case, reason}}, got {type(raw).__name__}")
+    seen: dict[str, int] = {}
+    deviations: list[Deviation] = []
+    for index, value in enumerate(raw):
+        where = f"deviations[{index}]"
+        entry = r.mapping(value, where, ("case", "reason"), required=("case", "reason"))
+        case = r.string(entry["case"], f"{where}.case").strip()
+        found = _CASE_ID.match(case)
+        if found is None:
+            raise r.fail(
+                f"{where}.case", f"expected a case id such as TC_064_CSMS or TC_023_2_CSMS[keycode], got {case!r}"
+            )
+        param = found.group("param")
+        if param is not None and param not in TOKEN_TYPES:
+            raise r.fail(
+                f"{where}.case",
+                f"unknown token type '{param}'{_suggest(param, TOKEN_TYPES)} (allowed: {', '.join(TOKEN_TYPES)})",
+            )
+        if param is not None and param not in token_types:
+            raise r.fail(f"{where}.case", f"token type '{param}' is not declared under 'tokens'")
+        reason = r.string(entry["reason"], f"{where}.reason").strip()
+        if not reason:
+            raise r.fail(f"{where}.reason", "say why the CSMS deviates (the reports show it)")
+        if case in seen:
+            raise r.fail(f"{where}.case", f"'{case}' is already declared at deviations[{seen[case]}]")
+        seen[case] = index
+        deviations.append(Deviation(case=case, reason=reason))
+    return tuple(deviations)
 
 
 def scenario_variables(target: Target, station: StationTarget, token_type: str = "central") -> dict[str, Any]:

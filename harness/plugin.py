@@ -3,6 +3,11 @@
 
 Scenario files are YAML files under a folder named ``scenarios`` (files under ``_states`` are reusable states,
 not tests). Each case gets a marker per certification profile (``-m core``) and its id as name (``-k TC_023``).
+
+A known deviation declared in the target file becomes ``xfail(strict=True, raises=ScenarioFailure)``: the case
+FAILing is XFAIL, the case PASSing is XPASS(strict), a failure of the run; an ERROR still fails. Under
+``--alluredir`` (allure-pytest) each case carries its Allure labels as markers, one Allure step per scenario
+step and its wire trace as an attachment.
 """
 
 from __future__ import annotations
@@ -105,12 +110,44 @@ class ScenarioFile(pytest.File):
             scenario = load_scenario(_relative(self.path, self.config.invocation_params.dir))
         except ScenarioError as exc:
             raise self.CollectError(str(exc)) from None
-        for case in expand([scenario], _target(self.config)):
+        target = _target(self.config)
+        for case in expand([scenario], target):
             item = ScenarioItem.from_parent(self, name=case.id, case=case)
             item.add_marker(profile_marker(scenario.profile))
             if scenario.additional_question == "AQ-1":
                 item.add_marker("aq1")
+            deviation = target.deviation(case.id, scenario.id)
+            if deviation is not None:
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=f"known deviation: {deviation.reason}", strict=True, raises=ScenarioFailure
+                    )
+                )
+            for marker in _allure_markers(case, deviation.reason if deviation else None):
+                item.add_marker(marker)
             yield item
+
+
+def _allure_markers(case: Case, deviation: str | None) -> list[pytest.MarkDecorator]:
+    """The case's Allure labels as allure-pytest markers (``allure.label`` used as a decorator); none when
+    allure-pytest is not loaded."""
+    try:
+        import allure
+    except ImportError:
+        return []
+    from harness.report.allure import case_labels
+
+    scenario = case.scenario
+    labels = case_labels(
+        scenario_id=scenario.id,
+        title=scenario.title,
+        profile=scenario.profile,
+        references=scenario.references,
+        additional_question=scenario.additional_question,
+        deviation=deviation,
+    )
+    markers = [allure.label(name, value) for name, value in labels]
+    return [marker for marker in markers if isinstance(marker, pytest.MarkDecorator)]
 
 
 def _relative(path: Path, start: Path) -> Path:
@@ -121,12 +158,20 @@ def _relative(path: Path, start: Path) -> Path:
         return path
 
 
-class ScenarioFailure(Exception):
+class ScenarioOutcome(Exception):
     """Carries a FAIL or ERROR result to :meth:`ScenarioItem.repr_failure`."""
 
     def __init__(self, result: ScenarioResult) -> None:
         super().__init__(result.message)
         self.result = result
+
+
+class ScenarioFailure(ScenarioOutcome):
+    """The CSMS broke a rule (FAIL): what a declared deviation expects."""
+
+
+class ScenarioHarnessError(ScenarioOutcome):
+    """The harness or the environment broke (ERROR): never an expected failure."""
 
 
 class ScenarioItem(pytest.Item):
@@ -136,15 +181,21 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         result = _session(self.config).run(self.case)
+        if self.config.getoption("allure_report_dir", None):
+            from harness.report.allure import report_to_allure_pytest
+
+            report_to_allure_pytest(result)
         if result.verdict is Verdict.NOT_APPLICABLE:
             pytest.skip(result.message or "not applicable")
-        if result.verdict in (Verdict.FAIL, Verdict.ERROR):
+        if result.verdict is Verdict.FAIL:
             raise ScenarioFailure(result)
+        if result.verdict is Verdict.ERROR:
+            raise ScenarioHarnessError(result)
         for warning in result.warnings:
             self.warn(pytest.PytestWarning(f"{self.case.id}: {warning}"))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ScenarioFailure):
+        if isinstance(excinfo.value, ScenarioOutcome):
             from harness.report.failure import failure_text
 
             return failure_text(excinfo.value.result)

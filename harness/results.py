@@ -1,6 +1,11 @@
 """What a run produces: per-scenario results with verdicts, wire records and latency samples.
 
 Reporters only read these; the engine and runner only write them.
+
+Known deviations (design §4): a case the target file lists under ``deviations`` keeps its real verdict and carries
+the declared reason in :attr:`ScenarioResult.deviation`. A FAIL with a deviation is an *expected failure*: shown
+as FAIL, marked expected, not counted against :attr:`RunResult.ok`. A PASS with a deviation is an *unexpected
+pass*: the deviation no longer exists, and the run fails until the declaration is removed.
 """
 
 from __future__ import annotations
@@ -88,6 +93,29 @@ class ScenarioResult:
     additional_question: str | None = None
     reproduce: str | None = None  # the command that re-runs only this case
     steps: tuple[StepRecord, ...] = ()
+    references: tuple[str, ...] = ()  # the scenario's spec references (OCPP section, OCTT test case)
+    deviation: str | None = None  # the reason of a known deviation the target file declares for this case
+
+    @property
+    def expected_failure(self) -> bool:
+        """A FAIL the target declared as a known deviation: reported, but it does not fail the run."""
+        return self.deviation is not None and self.verdict is Verdict.FAIL
+
+    @property
+    def unexpected_pass(self) -> bool:
+        """A PASS of a case declared as a known deviation: the declaration is stale, and the run fails (strict
+        expected failure, like pytest's ``xfail(strict=True)``)."""
+        return self.deviation is not None and self.verdict is Verdict.PASS
+
+    @property
+    def fails_run(self) -> bool:
+        """Whether this result makes the run fail: an ERROR, a FAIL not declared as a deviation, or an
+        unexpected pass. NOT_APPLICABLE and PARTIAL never do."""
+        if self.verdict is Verdict.ERROR:
+            return True
+        if self.verdict is Verdict.FAIL:
+            return not self.expected_failure
+        return self.unexpected_pass
 
 
 @dataclass(frozen=True)
@@ -101,4 +129,6 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        return all(r.verdict not in (Verdict.FAIL, Verdict.ERROR) for r in self.results)
+        """True when no result fails the run (see :attr:`ScenarioResult.fails_run`): the exit status of
+        ``ocpp-harness run`` and the verdict at the top of every report."""
+        return not any(result.fails_run for result in self.results)

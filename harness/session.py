@@ -238,6 +238,8 @@ class Session:
         self, case: Case, verdict: Verdict, duration_s: float, *, trace: Path | None = None, **fields: Any
     ) -> ScenarioResult:
         scenario = case.scenario
+        deviation = self.target.deviation(case.id, scenario.id)
+        explain = verdict in (Verdict.FAIL, Verdict.ERROR) or (deviation is not None and verdict is Verdict.PASS)
         return ScenarioResult(
             id=case.id,
             scenario_id=scenario.id,
@@ -248,7 +250,9 @@ class Session:
             duration_s=round(duration_s, 3),
             trace_path=str(trace) if trace is not None else None,
             additional_question=scenario.additional_question,
-            reproduce=self._reproduce(case) if verdict in (Verdict.FAIL, Verdict.ERROR) else None,
+            reproduce=self._reproduce(case) if explain else None,
+            references=scenario.references,
+            deviation=deviation.reason if deviation is not None else None,
             **fields,
         )
 

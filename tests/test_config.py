@@ -110,3 +110,75 @@ def test_a_station_role_the_target_lacks_is_named() -> None:
     target = parse_target(yaml.safe_load(yaml.safe_dump(minimal())), "t.yaml")
     with pytest.raises(TargetError, match="needs a station with role 'boot' under 'stations'"):
         target.station("boot")
+
+
+# ------------------------------------------------------------------------------------------- known deviations
+
+
+def test_deviations_are_read_and_matched_by_case_or_test_case_id() -> None:
+    document = minimal(
+        tokens={"central": {"valid": "A"}, "keycode": {"valid": "K"}},
+        deviations=[
+            {"case": "TC_023_2_CSMS[keycode]", "reason": "KeyCode tokens are always accepted"},
+            {"case": "TC_064_CSMS", "reason": "DataTransfer answered UnknownVendorId"},
+            {"case": "TC_023_2_CSMS", "reason": "every token type"},
+        ],
+    )
+    target = parse_target(document, "t.yaml")
+    exact = target.deviation("TC_023_2_CSMS[keycode]", "TC_023_2_CSMS")
+    assert exact is not None and exact.reason == "KeyCode tokens are always accepted"
+    any_type = target.deviation("TC_023_2_CSMS[central]", "TC_023_2_CSMS")
+    assert any_type is not None and any_type.reason == "every token type"
+    whole = target.deviation("TC_064_CSMS", "TC_064_CSMS")
+    assert whole is not None and whole.reason == "DataTransfer answered UnknownVendorId"
+    assert target.deviation("TC_003_CSMS[central]", "TC_003_CSMS") is None
+    assert target.summary()["deviations"][1] == {
+        "case": "TC_064_CSMS",
+        "reason": "DataTransfer answered UnknownVendorId",
+    }
+
+
+def test_a_deviation_naming_no_known_case_gets_a_suggestion() -> None:
+    target = parse_target(minimal(deviations=[{"case": "TC_064_CSM", "reason": "r"}]), "t.yaml")
+    assert target.unknown_deviations(["TC_001_CSMS"], ["TC_001_CSMS", "TC_064_CSMS"]) == [
+        "t.yaml: deviations[0].case: no scenario or case 'TC_064_CSM'; did you mean 'TC_064_CSMS'?"
+    ]
+    assert target.unknown_deviations(["TC_064_CSM"], ["TC_064_CSM"]) == []
+
+
+@pytest.mark.parametrize(
+    ("deviations", "message"),
+    [
+        (
+            [{"case": "TC_064_CSMS", "reson": "x"}],
+            "t.yaml: deviations[0]: unknown key 'reson'; did you mean 'reason'? (allowed: case, reason)",
+        ),
+        ([{"case": "TC_064_CSMS"}], "t.yaml: deviations[0]: missing required key 'reason'"),
+        ([{"case": "TC_064_CSMS", "reason": " "}], "t.yaml: deviations[0].reason: say why the CSMS deviates"),
+        (
+            [{"case": "TC_023_2_CSMS[keykode]", "reason": "x"}],
+            "t.yaml: deviations[0].case: unknown token type 'keykode'; did you mean 'keycode'? "
+            "(allowed: central, iso14443, keycode, iso15693)",
+        ),
+        (
+            [{"case": "TC_023_2_CSMS[iso15693]", "reason": "x"}],
+            "t.yaml: deviations[0].case: token type 'iso15693' is not declared under 'tokens'",
+        ),
+        ([{"case": "TC 064", "reason": "x"}], "t.yaml: deviations[0].case: expected a case id such as TC_064_CSMS"),
+        (
+            [{"case": "TC_064_CSMS", "reason": "x"}, {"case": "TC_064_CSMS", "reason": "y"}],
+            "t.yaml: deviations[1].case: 'TC_064_CSMS' is already declared at deviations[0]",
+        ),
+        ({"case": "TC_064_CSMS"}, "t.yaml: deviations: expected a list of {case, reason}, got dict"),
+    ],
+)
+def test_a_bad_deviation_names_the_file_and_the_key(deviations: Any, message: str) -> None:
+    with pytest.raises(TargetError) as error:
+        parse_target(minimal(deviations=deviations), "t.yaml")
+    assert str(error.value).startswith(message)
+
+
+def test_driver_headers_are_masked_in_the_summary() -> None:
+    target = parse_target(minimal(driver={"headers": {"Authorization": "Bearer s3cret"}}), "t.yaml")
+    assert target.summary()["driver"]["headers"] == {"Authorization": "********"}
+    assert "s3cret" not in repr(target.summary())

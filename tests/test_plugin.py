@@ -3,10 +3,13 @@ the bundled CSMS, and report FAILs with the failing step and collection errors w
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+
+from harness.report.allure import PARENT_SUITE, TRACE_NAME
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +72,40 @@ def test_a_bad_target_is_a_usage_error(pytester: pytest.Pytester, scenarios: Pat
     result = pytester.runpytest("scenarios", "--target", "t.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*t.yaml: endpoints: give at least one endpoint*"])
+
+
+def test_a_declared_deviation_is_a_strict_expected_failure(pytester: pytest.Pytester, scenarios: Path) -> None:
+    wrong = scenarios / "core" / "TC_023_3_CSMS.yaml"
+    wrong.write_text(wrong.read_text(encoding="utf-8").replace("status: Blocked", "status: Accepted"), encoding="utf-8")
+    target = (ROOT / "targets" / "bundled.yaml").read_text(encoding="utf-8")
+    target += (
+        "deviations:\n"
+        "  - {case: 'TC_023_3_CSMS[central]', reason: blocked tokens are accepted}\n"
+        "  - {case: TC_001_CSMS, reason: the boot interval is zero}\n"
+    )
+    (pytester.path / "t.yaml").write_text(target, encoding="utf-8")
+    result = pytester.runpytest(
+        "scenarios", "--target", "t.yaml", "-k", "TC_001 or central", "-rxX", "--ocpp-reports", "out"
+    )
+    result.assert_outcomes(failed=1, xfailed=1, deselected=3)
+    result.stdout.fnmatch_lines(["*XFAIL*TC_023_3_CSMS?central?*known deviation: blocked tokens are accepted*"])
+    result.stdout.fnmatch_lines(["*[[]XPASS(strict)[]] known deviation: the boot interval is zero*"])
+
+
+def test_allure_gets_one_step_per_scenario_step_labels_and_the_trace(
+    pytester: pytest.Pytester, scenarios: Path
+) -> None:
+    result = pytester.runpytest(
+        "scenarios/core/TC_023_3_CSMS.yaml", "-k", "central", "--alluredir", "allure", "--ocpp-reports", "out"
+    )
+    result.assert_outcomes(passed=1, deselected=3)
+    (written,) = [json.loads(p.read_text(encoding="utf-8")) for p in (pytester.path / "allure").glob("*-result.json")]
+    assert written["status"] == "passed"
+    labels = {(label["name"], label["value"]) for label in written["labels"]}
+    assert {("suite", "Core"), ("feature", "Core"), ("as_id", "TC_023_3_CSMS"), ("parentSuite", PARENT_SUITE)} <= labels
+    assert [name for name, _ in labels].count("suite") == 1  # ours, not allure-pytest's default from the path
+    steps = written["steps"]
+    assert len(steps) >= 3 and all(step["status"] == "passed" for step in steps)
+    assert steps[0]["name"].startswith("step 1 ")
+    (trace,) = [a for a in written["attachments"] if a["name"] == TRACE_NAME]
+    assert '"direction": ">"' in (pytester.path / "allure" / trace["source"]).read_text(encoding="utf-8")

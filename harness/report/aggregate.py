@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.results import RunResult, ScenarioResult, Verdict
+from harness.report.failure import summary_line
+from harness.results import Finding, RunResult, ScenarioResult, Verdict
 from harness.timing import LatencyStats, PerformanceStats
 
 VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
@@ -25,6 +26,21 @@ PROFILE_TITLES: Mapping[str, str] = {
     "Security": "Security",
 }
 
+# The "Description" column of the certificate's "Test Result Summary" (Security: the 1.6 security whitepaper).
+PROFILE_DESCRIPTIONS: Mapping[str, str] = {
+    "Core": "Basic Charging Station functionality for booting, authorization, configuration, transactions, "
+    "remote control, including basic security.",
+    "FirmwareManagement": "Support for firmware update management and diagnostic log file download.",
+    "LocalAuthListManagement": "Features to manage a local list in the charging station containing "
+    "authorization data for whitelisting users.",
+    "SmartCharging": "Support for Smart Charging, to control charging.",
+    "RemoteTrigger": "Support for remotely triggering messages that originate from a Charging Station. This can "
+    "be used for resending messages or for getting the latest information from the Charging Station.",
+    "Reservation": "Support for reservation of a connector of a Charging Station.",
+    "Security": "Security profiles (Basic auth, TLS, mutual TLS), certificate management, signed firmware and "
+    "security event logging (OCPP 1.6 security whitepaper).",
+}
+
 # The "Additional Questions for Lab Testing" of the OCA 1.6 CSMS certification.
 ADDITIONAL_QUESTIONS: Mapping[str, str] = {
     "AQ-1": "Can your CSMS be configured to first respond to a BootNotificationRequest with status Pending "
@@ -39,6 +55,27 @@ PERFORMANCE_NAMES: tuple[tuple[str, str], ...] = (
 
 # Verdicts whose result explains what went wrong (a failure text / one-line message is shown).
 EXPLAINED = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.PARTIAL})
+
+
+def explained(result: ScenarioResult) -> bool:
+    """Whether a result needs an explanation in the reports: FAIL, ERROR, PARTIAL, or an unexpected pass."""
+    return result.verdict in EXPLAINED or result.unexpected_pass
+
+
+def result_label(result: ScenarioResult) -> str:
+    """The verdict as the reports print it: ``FAIL (expected)`` for a declared deviation that failed,
+    ``PASS (unexpected)`` for one that passed (which fails the run), else the verdict."""
+    if result.expected_failure:
+        return f"{result.verdict.value} (expected)"
+    if result.unexpected_pass:
+        return f"{result.verdict.value} (unexpected)"
+    return result.verdict.value
+
+
+def findings(results: Iterable[ScenarioResult], category: str) -> list[tuple[ScenarioResult, Finding]]:
+    """``(result, finding)`` for every finding of ``category``: ``should`` (strict spec conformance: a
+    recommendation missed) or ``octt`` (OCTT compatibility: legal behaviour OCTT is known to fail on)."""
+    return [(result, finding) for result in results for finding in result.warnings if finding.category == category]
 
 
 def verdict_counts(results: Iterable[ScenarioResult]) -> dict[str, int]:
@@ -156,6 +193,22 @@ class RunSummary:
     profiles: tuple[ProfileSummary, ...]
     questions: tuple[AdditionalQuestionAnswer, ...]
     performance: PerformanceStats
+
+    @property
+    def expected_failures(self) -> tuple[ScenarioResult, ...]:
+        return tuple(result for result in self.run.results if result.expected_failure)
+
+    @property
+    def unexpected_passes(self) -> tuple[ScenarioResult, ...]:
+        return tuple(result for result in self.run.results if result.unexpected_pass)
+
+    def reasons(self) -> list[str]:
+        """Why the run FAILed, one line per result that fails it (empty for a passing run)."""
+        return [
+            f"{result.id}: {result_label(result)}: {summary_line(result)}".rstrip(": ")
+            for result in self.run.results
+            if result.fails_run
+        ]
 
     @property
     def duration_s(self) -> float:

@@ -5,7 +5,7 @@ rendering, shared by the Markdown and JUnit writers and the terminal."""
 from __future__ import annotations
 
 from harness.ocppj.timefmt import format_time
-from harness.results import ScenarioResult, WireRecord
+from harness.results import ScenarioResult, Verdict, WireRecord
 
 MAX_FRAME_CHARS = 2000
 
@@ -30,9 +30,22 @@ def one_line(text: str | None) -> str:
     return ""
 
 
+def unexpected_pass_text(result: ScenarioResult) -> str:
+    return (
+        f"unexpected pass: the target declares this case a known deviation ({one_line(result.deviation)}) but it "
+        "passed; remove the deviation from the target file"
+    )
+
+
 def summary_line(result: ScenarioResult) -> str:
-    """One line saying why a result is not a PASS: its message, else its failed step."""
-    return one_line(result.message) or one_line(result.failed_step)
+    """One line saying why a result is not a plain PASS: its message, else its failed step; for an unexpected
+    pass, that the declared deviation did not happen."""
+    if result.unexpected_pass:
+        return unexpected_pass_text(result)
+    line = one_line(result.message) or one_line(result.failed_step)
+    if result.expected_failure:
+        return f"expected failure ({one_line(result.deviation)}): {line}"
+    return line
 
 
 def _hanging(prefix: str, value: str) -> list[str]:
@@ -64,12 +77,18 @@ def failure_text(result: ScenarioResult) -> str:
     Lines whose value is missing are left out.
     """
     lines: list[str] = []
+    if result.unexpected_pass:
+        lines.append(unexpected_pass_text(result))
+    elif result.expected_failure:
+        lines += _labelled("expected failure", f"known deviation declared in the target: {result.deviation}")
     if result.failed_step:
         lines += _labelled("failed step", result.failed_step)
     if result.message:
         lines += _labelled("message", result.message)
     if result.reference:
         lines += _labelled("reference", result.reference)
+    elif result.references and result.verdict is not Verdict.PASS:
+        lines += _labelled("references", "; ".join(result.references))
     if result.expected is not None:
         lines += _labelled("expected", result.expected)
     if result.actual is not None:

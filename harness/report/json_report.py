@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.ocppj.timefmt import format_time
-from harness.report.aggregate import RunSummary, relative_trace, summarize
+from harness.report.aggregate import RunSummary, findings, relative_trace, summarize
 from harness.results import RunResult, ScenarioResult, WireRecord
 
 
@@ -34,6 +34,14 @@ def _result(result: ScenarioResult, report_dir: Path) -> dict[str, Any]:
         "additional_question": result.additional_question,
         "reproduce": result.reproduce,
         "last_frames": [_frame(record) for record in result.last_frames],
+        "references": list(result.references),
+        "deviation": result.deviation,
+        "expected_failure": result.expected_failure,
+        "unexpected_pass": result.unexpected_pass,
+        "steps": [
+            {"index": step.index, "kind": step.kind, "label": step.label, "status": step.status}
+            for step in result.steps
+        ],
     }
 
 
@@ -46,6 +54,14 @@ def summary_document(run: RunResult, *, report_dir: Path, summary: RunSummary | 
         "finished_at": format_time(run.finished_at),
         "duration_s": round(summary.duration_s, 3),
         "ok": run.ok,
+        "verdict": summary.verdict.value,
+        "reasons": summary.reasons(),
+        "expected_failures": [result.id for result in summary.expected_failures],
+        "unexpected_passes": [result.id for result in summary.unexpected_passes],
+        "octt_compatibility": [
+            {"id": result.id, "message": finding.message, "reference": finding.reference}
+            for result, finding in findings(run.results, "octt")
+        ],
         "target": run.target,
         "environment": run.environment,
         "counts": dict(summary.counts),

@@ -1,11 +1,16 @@
 """``junit.xml`` for CI systems (GitLab, Jenkins, GitHub test reporters): one ``<testsuite>`` per
 certification profile, one ``<testcase>`` per result. FAIL is a ``<failure>`` (the CSMS broke a rule), ERROR
-an ``<error>`` (the harness or environment broke), NOT_APPLICABLE and PARTIAL are ``<skipped>``."""
+an ``<error>`` (the harness or environment broke), NOT_APPLICABLE and PARTIAL are ``<skipped>``.
+
+A known deviation the target declares is a strict expected failure, as pytest writes ``xfail`` cases: a FAIL is
+``<skipped type="expected-failure">`` with the declared reason, a PASS is a ``<failure type="UnexpectedPass">``.
+Each test case carries its test case id, profile and spec references as ``<properties>``."""
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 
 from harness.ocppj.timefmt import format_time
@@ -29,31 +34,33 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _counts(summary_counts: dict[str, int], element: ET.Element, duration_s: float) -> None:
-    element.set("tests", str(sum(summary_counts.values())))
-    element.set("failures", str(summary_counts[Verdict.FAIL.value]))
-    element.set("errors", str(summary_counts[Verdict.ERROR.value]))
-    element.set(
-        "skipped",
-        str(summary_counts[Verdict.NOT_APPLICABLE.value] + summary_counts[Verdict.PARTIAL.value]),
-    )
+def _counts(results: Sequence[ScenarioResult], element: ET.Element, duration_s: float) -> None:
+    """The counts of the elements :func:`_testcase` writes for ``results``."""
+    failures = sum(1 for r in results if (r.verdict is Verdict.FAIL and not r.expected_failure) or r.unexpected_pass)
+    skipped = sum(1 for r in results if r.verdict in (Verdict.NOT_APPLICABLE, Verdict.PARTIAL) or r.expected_failure)
+    element.set("tests", str(len(results)))
+    element.set("failures", str(failures))
+    element.set("errors", str(sum(1 for r in results if r.verdict is Verdict.ERROR)))
+    element.set("skipped", str(skipped))
     element.set("time", _seconds(duration_s))
 
 
 def _properties(result: ScenarioResult) -> ET.Element | None:
-    values = {
-        "test_case_id": result.scenario_id,
-        "title": result.title,
-        "profile": result.profile,
-        "reference": result.reference,
-        "trace": result.trace_path,
-        "additional_question": result.additional_question,
-    }
-    present = {name: value for name, value in values.items() if value}
+    values: list[tuple[str, str | None]] = [
+        ("test_case_id", result.scenario_id),
+        ("title", result.title),
+        ("profile", result.profile),
+        *(("spec_reference", reference) for reference in result.references),
+        ("reference", result.reference),
+        ("trace", result.trace_path),
+        ("additional_question", result.additional_question),
+        ("deviation", result.deviation),
+    ]
+    present = [(name, value) for name, value in values if value]
     if not present:
         return None
     properties = ET.Element("properties")
-    for name, value in present.items():
+    for name, value in present:
         ET.SubElement(properties, "property", name=name, value=xml_safe(value))
     return properties
 
@@ -69,7 +76,13 @@ def _testcase(result: ScenarioResult) -> ET.Element:
     if properties is not None:
         case.append(properties)
     message = xml_safe(summary_line(result))
-    if result.verdict is Verdict.FAIL:
+    if result.unexpected_pass:
+        outcome = ET.SubElement(case, "failure", message=message, type="UnexpectedPass")
+        outcome.text = xml_safe(failure_text(result))
+    elif result.expected_failure:
+        outcome = ET.SubElement(case, "skipped", message=message, type="expected-failure")
+        outcome.text = xml_safe(failure_text(result))
+    elif result.verdict is Verdict.FAIL:
         outcome = ET.SubElement(case, "failure", message=message, type="ConformanceFailure")
         outcome.text = xml_safe(failure_text(result))
     elif result.verdict is Verdict.ERROR:
@@ -88,7 +101,7 @@ def _testcase(result: ScenarioResult) -> ET.Element:
 
 def _testsuite(profile: ProfileSummary, timestamp: str) -> ET.Element:
     suite = ET.Element("testsuite", name=xml_safe(profile.profile))
-    _counts(dict(profile.counts), suite, sum(result.duration_s for result in profile.results))
+    _counts(profile.results, suite, sum(result.duration_s for result in profile.results))
     suite.set("timestamp", timestamp)
     for result in profile.results:
         suite.append(_testcase(result))
@@ -100,7 +113,7 @@ def render_junit(run: RunResult) -> ET.Element:
     summary = summarize(run)
     timestamp = format_time(run.started_at)
     root = ET.Element("testsuites", name=SUITE_NAME)
-    _counts(dict(summary.counts), root, summary.duration_s)
+    _counts(run.results, root, summary.duration_s)
     root.set("timestamp", timestamp)
     for profile in summary.profiles:
         root.append(_testsuite(profile, timestamp))

@@ -9,7 +9,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from harness.ocppj.timefmt import format_time
-from harness.report.aggregate import EXPLAINED, VERDICTS, RunSummary, format_s, summarize
+from harness.report.aggregate import (
+    VERDICTS,
+    RunSummary,
+    explained,
+    findings,
+    format_s,
+    relative_trace,
+    result_label,
+    summarize,
+)
 from harness.report.failure import failure_text, summary_line
 from harness.results import RunResult, ScenarioResult, Verdict
 
@@ -55,6 +64,10 @@ def _verdict(verdict: Verdict) -> str:
     return f"{_MARKS[verdict]} {verdict.value}"
 
 
+def _result_verdict(result: ScenarioResult) -> str:
+    return f"{_MARKS[result.verdict]} {result_label(result)}"
+
+
 def _flatten(mapping: Mapping[str, object], prefix: str = "") -> Iterable[tuple[str, str]]:
     """``("ws.url", "ws://...")`` rows for nested settings; non-string leaves as JSON."""
     for key, value in mapping.items():
@@ -75,6 +88,11 @@ def _header(summary: RunSummary) -> list[str]:
         "",
         f"Run `{run.run_id}` · {format_time(run.started_at)} → {format_time(run.finished_at)} "
         f"({summary.duration_s:.1f} s) · {len(run.results)} tests" + (f": {counts}" if counts else ""),
+        *(
+            ["", "The run fails because of:", "", *(f"- {cell(reason)}" for reason in summary.reasons())]
+            if summary.reasons()
+            else []
+        ),
     ]
 
 
@@ -111,35 +129,57 @@ def _performance(summary: RunSummary) -> list[str]:
     return ["## Performance Measurement Result", "", *table(header, rows, right=(1, 2, 3, 4, 5, 6))]
 
 
-def _tests(results: Sequence[ScenarioResult]) -> list[str]:
+def _trace_link(result: ScenarioResult, report_dir: Path | None) -> str:
+    trace = relative_trace(result.trace_path, report_dir) if report_dir is not None else result.trace_path
+    return f"[trace]({trace.replace(' ', '%20')})" if trace else "-"
+
+
+def _tests(results: Sequence[ScenarioResult], report_dir: Path | None) -> list[str]:
     rows = [
         (
             result.id,
-            _verdict(result.verdict),
+            _result_verdict(result),
             f"{result.duration_s:.2f} s",
-            summary_line(result) if result.verdict in EXPLAINED else "",
+            summary_line(result) if explained(result) else "",
+            _trace_link(result, report_dir),
         )
         for result in results
     ]
-    return ["## Tests", "", *table(("Test", "Verdict", "Duration", "Failure"), rows, right=(2,))]
+    return ["## Tests", "", *table(("Test", "Verdict", "Duration", "Failure", "Trace"), rows, right=(2,))]
 
 
 def _failures(results: Sequence[ScenarioResult]) -> list[str]:
-    failed = [result for result in results if result.verdict in (Verdict.FAIL, Verdict.ERROR)]
+    failed = [result for result in results if result.verdict in (Verdict.FAIL, Verdict.ERROR) or result.unexpected_pass]
     if not failed:
         return []
     lines = ["## Failures"]
     for result in failed:
-        lines += ["", f"### {_verdict(result.verdict)} `{result.id}` — {result.title}", ""]
+        lines += ["", f"### {_result_verdict(result)} `{result.id}` — {result.title}", ""]
         lines += fenced(failure_text(result))
     return lines
 
 
-def _warnings(results: Sequence[ScenarioResult]) -> list[str]:
+def _findings(results: Sequence[ScenarioResult], category: str, title: str, intro: str) -> list[str]:
     items = [
-        f"- `{result.id}`: {' '.join(str(warning).splitlines())}" for result in results for warning in result.warnings
+        f"- `{result.id}`: {' '.join(finding.message.splitlines())}"
+        + (f" ({finding.reference})" if finding.reference else "")
+        for result, finding in findings(results, category)
     ]
-    return ["## Warnings", "", *items] if items else []
+    return [f"## {title}", "", intro, "", *items] if items else []
+
+
+def _warnings(results: Sequence[ScenarioResult]) -> list[str]:
+    return _findings(
+        results,
+        "should",
+        "Warnings",
+        "Recommendations (`should` rules) the CSMS missed; they do not fail a case.",
+    ) + _findings(
+        results,
+        "octt",
+        "OCTT compatibility",
+        "Legal behaviour the OCA test tool is known to fail a test on; strict spec conformance is not affected.",
+    )
 
 
 def _settings(run: RunResult) -> list[str]:
@@ -155,14 +195,15 @@ def _settings(run: RunResult) -> list[str]:
     ]
 
 
-def render_markdown(run: RunResult, *, summary: RunSummary | None = None) -> str:
+def render_markdown(run: RunResult, *, summary: RunSummary | None = None, report_dir: Path | None = None) -> str:
+    """The Markdown report; trace links are made relative to ``report_dir`` when the traces lie inside it."""
     summary = summary or summarize(run)
     sections = [
         _header(summary),
         _profiles(summary),
         _questions(summary),
         _performance(summary),
-        _tests(run.results),
+        _tests(run.results, report_dir),
         _failures(run.results),
         _warnings(run.results),
         _settings(run),
@@ -173,4 +214,4 @@ def render_markdown(run: RunResult, *, summary: RunSummary | None = None) -> str
 def write_summary_md(run: RunResult, path: Path) -> None:
     """Write ``summary.md`` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(run), encoding="utf-8", errors="backslashreplace")
+    path.write_text(render_markdown(run, report_dir=path.parent), encoding="utf-8", errors="backslashreplace")

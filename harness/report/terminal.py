@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from harness.ocppj.timefmt import format_time
-from harness.report.aggregate import EXPLAINED, VERDICTS, RunSummary, format_s, summarize
+from harness.report.aggregate import VERDICTS, RunSummary, explained, findings, format_s, result_label, summarize
 from harness.report.failure import summary_line
 from harness.results import RunResult, ScenarioResult
 
@@ -25,20 +25,38 @@ def _duration(duration_s: float) -> str:
     return f"{duration_s:.2f}s"
 
 
-def format_result_line(result: ScenarioResult, *, width: int | None = None) -> str:
+def progress_prefix(done: int, total: int) -> str:
+    """``[ 3/21]``: the position of a case in the run, padded so the lines of a run line up."""
+    digits = len(str(total))
+    return f"[{done:>{digits}}/{total}]"
+
+
+def format_running_line(case_id: str, done: int, total: int) -> str:
+    """What a terminal shows while a case runs (overwritten by its result line): ``[ 4/21] TC_003_CSMS ...``."""
+    return f"{progress_prefix(done, total)} {case_id} ..."
+
+
+def format_result_line(
+    result: ScenarioResult, *, width: int | None = None, progress: tuple[int, int] | None = None
+) -> str:
     """The live line of one finished scenario: ``PASS            TC_003_CSMS  Regular Charging  0.42s``.
 
-    The verdict is padded to the longest verdict name so ids line up. With ``width`` the title is cut so the
-    whole line fits, and dot leaders push the duration to the right edge.
+    The verdict is padded to the longest verdict name so ids line up. With ``progress`` (done, total) the line
+    starts with ``[ 3/21]``. With ``width`` the title is cut so the whole line fits, and dot leaders push the
+    duration to the right edge. A declared deviation shows as ``FAIL (expected)`` / ``PASS (unexpected)``.
     """
-    head = f"{result.verdict.value:<{VERDICT_WIDTH}}  {result.id}  "
+    prefix = f"{progress_prefix(*progress)} " if progress is not None else ""
+    title = result.title
+    if result.expected_failure or result.unexpected_pass:
+        title = f"[{result_label(result)}] {title}"
+    head = f"{prefix}{result.verdict.value:<{VERDICT_WIDTH}}  {result.id}  "
     tail = _duration(result.duration_s)
     if width is None:
-        return f"{head}{result.title}  {tail}"
+        return f"{head}{title}  {tail}"
     room = width - len(head) - len(tail) - 2  # two spaces at least between title and duration
     if room < 1:  # an id too long for the width: keep id and duration whole
         return f"{head}{tail}"
-    title = _fit(result.title, room)
+    title = _fit(title, room)
     fill = width - len(head) - len(title) - len(tail)
     leader = " " + "." * (fill - 2) + " " if fill >= 4 else " " * fill
     return f"{head}{title}{leader}{tail}"
@@ -93,11 +111,12 @@ def _result_lines(summary: RunSummary, width: int) -> list[str]:
     if not results:
         return ["(no results)"]
     id_width = min(max(len(result.id) for result in results), 40)
+    label_width = max(len(result_label(result)) for result in results)
     lines = []
     for result in results:
         duration = _duration(result.duration_s)
-        line = f"{result.verdict.value:<{VERDICT_WIDTH}}  {result.id:<{id_width}}  {duration:>9}"
-        if result.verdict in EXPLAINED:
+        line = f"{result_label(result):<{label_width}}  {result.id:<{id_width}}  {duration:>9}"
+        if explained(result):
             line += f"  {summary_line(result)}"
         lines.append(_fit(line, width))
     return lines
@@ -111,9 +130,14 @@ def format_summary_table(run: RunResult, *, width: int = 100) -> str:
         _fit(f"OCPP 1.6J conformance: {summary.verdict.value}", width),
         _fit(f"run {run.run_id}, started {format_time(run.started_at)}, {summary.duration_s:.1f}s", width),
         _fit(f"{len(run.results)} results: {counts}", width),
+        *(_fit(f"fails because of {reason}", width) for reason in summary.reasons()),
     ]
     lines += _section("Test Result Summary", width) + _profile_lines(summary, width)
     lines += _section("Additional Questions", width) + _question_lines(summary, width)
     lines += _section("Performance Measurement Result", width) + _performance_lines(summary, width)
+    octt = findings(run.results, "octt")
+    if octt:
+        lines += _section("OCTT compatibility (not a spec failure)", width)
+        lines += [_fit(f"{result.id}: {finding.message}", width) for result, finding in octt]
     lines += _section("Results", width) + _result_lines(summary, width)
     return "\n".join(lines)

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import Finding, LatencySample, RunResult, ScenarioResult, Verdict, WireRecord
+from harness.results import Finding, LatencySample, RunResult, ScenarioResult, StepRecord, Verdict, WireRecord
 
 STARTED_AT = 1769979212.486  # 2026-02-01T20:53:32.486Z
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
+FAILED_STEP = "step 4 exchange Authorize (scenarios/core/TC_023_3_CSMS.yaml:12:5)"
 AUTHORIZE_CALL = '[2,"2","Authorize",{"idTag":"OCA_TOKEN_1"}]'
 AUTHORIZE_RESULT = '[3,"2",{"idTagInfo":{"status":"Invalid"}}]'
 
@@ -47,7 +48,7 @@ def build_run() -> RunResult:
         verdict=Verdict.FAIL,
         duration_s=1.234,
         message="Authorize answered Invalid | expected Accepted\nsecond line of detail",
-        failed_step="step 4 exchange Authorize (scenarios/core/TC_023_3_CSMS.yaml:12:5)",
+        failed_step=FAILED_STEP,
         reference="OCPP 1.6 §4.2 Authorize",
         expected='idTagInfo.status == "Accepted"',
         actual='idTagInfo.status == "Invalid"',
@@ -58,6 +59,14 @@ def build_run() -> RunResult:
         trace_path="reports/traces/TC_023_3_CSMS-iso15693.jsonl",
         latencies=(LatencySample("Authorize", 0.21), LatencySample("Authorize", 0.12)),
         reproduce="ocpp-harness run --target ci/target.yaml -k 'TC_023_3_CSMS[iso15693]'",
+        references=("OCPP 1.6 §4.1", "OCTT D24 §3.8.3"),
+        steps=(
+            StepRecord(1, "use", "booted", "step 1 (use booted)", "passed", STARTED_AT, STARTED_AT + 0.5),
+            StepRecord(
+                2, "exchange", "Authorize", FAILED_STEP, "failed", STARTED_AT + 0.5, STARTED_AT + 1.2, "blocked idTag"
+            ),
+            StepRecord(3, "act", "unplug", "step 3 (act unplug)", "not_run", STARTED_AT + 1.2, STARTED_AT + 1.2),
+        ),
     )
     aq1 = ScenarioResult(
         id="TC_010_CSMS",

@@ -83,6 +83,20 @@ def test_failed_result_in_full(run: RunResult, tmp_path: Path, monkeypatch: pyte
                 "text": '[3,"2",{"idTagInfo":{"status":"Invalid"}}]',
             },
         ],
+        "references": ["OCPP 1.6 §4.1", "OCTT D24 §3.8.3"],
+        "deviation": None,
+        "expected_failure": False,
+        "unexpected_pass": False,
+        "steps": [
+            {"index": 1, "kind": "use", "label": "step 1 (use booted)", "status": "passed"},
+            {
+                "index": 2,
+                "kind": "exchange",
+                "label": "step 4 exchange Authorize (scenarios/core/TC_023_3_CSMS.yaml:12:5)",
+                "status": "failed",
+            },
+            {"index": 3, "kind": "act", "label": "step 3 (act unplug)", "status": "not_run"},
+        ],
     }
     assert results[4]["trace"] is None
     assert results[4]["verdict"] == "NOT_APPLICABLE"

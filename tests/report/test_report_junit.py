@@ -80,8 +80,15 @@ def test_failure(run: RunResult, tmp_path: Path) -> None:
         "title": "Start Charging Session - Authorize invalid | blocked",
         "profile": "Core",
         "reference": "OCPP 1.6 §4.2 Authorize",
+        "spec_reference": "OCTT D24 §3.8.3",
         "trace": "reports/traces/TC_023_3_CSMS-iso15693.jsonl",
     }
+    properties = case.find("properties")
+    assert properties is not None
+    assert [p.get("value") for p in properties if p.get("name") == "spec_reference"] == [
+        "OCPP 1.6 §4.1",
+        "OCTT D24 §3.8.3",
+    ]
 
 
 def test_error_skipped_partial_and_question(run: RunResult, tmp_path: Path) -> None:

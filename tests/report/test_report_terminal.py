@@ -67,3 +67,19 @@ def test_result_line_with_width(run: RunResult) -> None:
 
 def test_snapshot(run: RunResult, assert_snapshot: Callable[[str, str], None]) -> None:
     assert_snapshot("summary.txt", format_summary_table(run) + "\n")
+
+
+def test_progress_prefix_and_running_line() -> None:
+    from harness.report.terminal import format_running_line, progress_prefix
+
+    assert progress_prefix(3, 21) == "[ 3/21]"
+    assert progress_prefix(21, 21) == "[21/21]"
+    assert format_running_line("TC_003_CSMS", 4, 9) == "[4/9] TC_003_CSMS ..."
+
+
+def test_result_line_with_progress(run: RunResult) -> None:
+    from harness.report.terminal import format_result_line
+
+    line = format_result_line(run.results[0], progress=(1, 12))
+    assert line.startswith("[ 1/12] PASS ")
+    assert "\r" not in line and "\x1b" not in line

@@ -14,8 +14,12 @@ def test_write_reports(run: RunResult, tmp_path: Path) -> None:
     assert paths == {
         "json": out_dir / "summary.json",
         "markdown": out_dir / "summary.md",
+        "html": out_dir / "summary.html",
         "junit": out_dir / "junit.xml",
+        "allure": out_dir / "allure-results",
     }
+    assert len(list(paths["allure"].glob("*-result.json"))) == len(run.results)
+    assert paths["html"].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["ok"] is False
     assert paths["markdown"].read_text(encoding="utf-8").startswith("# ❌ FAIL")
     assert ET.parse(paths["junit"]).getroot().get("failures") == "1"
