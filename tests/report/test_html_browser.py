@@ -4,6 +4,7 @@ chromium so this runs in CI; without a chromium binary it is skipped, saying so.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -41,6 +42,8 @@ def find_browser() -> str | None:
 @pytest.fixture
 def browser() -> str:
     path = find_browser()
+    if path is None and os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but no Chromium binary on PATH (looked for {', '.join(BROWSERS)}): .ci/run installs it")
     if path is None:
         pytest.skip(
             f"no Chromium binary on PATH (looked for {', '.join(BROWSERS)}); .ci/run installs Debian's chromium"
