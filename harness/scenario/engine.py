@@ -522,17 +522,21 @@ class Engine:
     def _accept_expected_call(self, step: ExpectCall, call: Call, now: float) -> None:
         """Check the CSMS's CALL against ``match`` (OCTT's field-by-field check), capture, complete the step."""
         if step.match is not None:
-            expected = matchers.resolve(step.match, self.variables)
-            mismatches = matchers.match(expected, call.payload)
-            if mismatches:
-                raise ConformanceFailure(
-                    f"{call.action} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
-                    reference=step.ref or self._scenario_reference(),
-                    expected=expected,
-                    actual=call.payload,
-                )
+            self._require(step, step.match, call.payload, what=call.action)
         self._capture(step.capture, request=call.payload, response=None)
         self._complete_step(now)
+
+    def _require(self, step: Step, pattern: Any, actual: Any, *, what: str) -> None:
+        """FAIL unless ``actual`` matches ``pattern``, naming every difference."""
+        expected = matchers.resolve(pattern, self.variables)
+        mismatches = matchers.match(expected, actual)
+        if mismatches:
+            raise ConformanceFailure(
+                f"{what} from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
+                reference=step.ref or self._scenario_reference(),
+                expected=expected,
+                actual=actual,
+            )
 
     # ----------------------------------------------------------------------------------------------- steps
 
@@ -703,15 +707,7 @@ class Engine:
                 actual=exchange.response,
             )
         if step.expect is not None:
-            expected = matchers.resolve(step.expect, self.variables)
-            mismatches = matchers.match(expected, exchange.response)
-            if mismatches:
-                raise ConformanceFailure(
-                    f"{action}.conf from the CSMS does not match: " + "; ".join(str(m) for m in mismatches),
-                    reference=step.ref or self._scenario_reference(),
-                    expected=expected,
-                    actual=exchange.response,
-                )
+            self._require(step, step.expect, exchange.response, what=f"{action}.conf")
         if step.should is not None:
             wanted = matchers.resolve(step.should, self.variables)
             misses = matchers.match(wanted, exchange.response)
