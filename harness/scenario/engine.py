@@ -48,6 +48,7 @@ from harness.scenario.model import (
     ExpectNoCall,
     Scenario,
     Send,
+    StationCallStep,
     Step,
     Trigger,
     Wait,
@@ -685,7 +686,7 @@ class Engine:
             self._accept_expected_call(step, early.call, now)
             return
 
-    def _check_exchange(self, step: Send | Exchange, exchange: _StationExchange) -> None:
+    def _check_exchange(self, step: StationCallStep, exchange: _StationExchange) -> None:
         action = exchange.frame.action
         if exchange.error is not None:
             code = exchange.error.error_code

@@ -957,28 +957,18 @@ def _build_step(ref: _StepRef) -> Step:
         "origin": ref.origin,
     }
     kind = _single_kind(raw)
-    if kind == "send":
-        return Send(
-            **common,
-            action=raw["send"],
-            payload=raw.get("payload"),
-            expect=raw.get("expect"),
-            should=raw.get("should"),
-            expect_error=raw.get("expect_error"),
-            capture=raw.get("capture", {}),
-            timeout_s=_number(raw.get("timeout_s")),
-        )
-    if kind == "exchange":
-        return Exchange(
-            **common,
-            action=raw["exchange"],
-            request=raw.get("request"),
-            expect=raw.get("expect"),
-            should=raw.get("should"),
-            expect_error=raw.get("expect_error"),
-            capture=raw.get("capture", {}),
-            timeout_s=_number(raw.get("timeout_s")),
-        )
+    if kind in ("send", "exchange"):
+        checks = {
+            "action": raw[kind],
+            "expect": raw.get("expect"),
+            "should": raw.get("should"),
+            "expect_error": raw.get("expect_error"),
+            "capture": raw.get("capture", {}),
+            "timeout_s": _number(raw.get("timeout_s")),
+        }
+        if kind == "send":
+            return Send(**common, **checks, payload=raw.get("payload"))
+        return Exchange(**common, **checks, request=raw.get("request"))
     if kind == "expect_call":
         return ExpectCall(
             **common,

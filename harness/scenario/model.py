@@ -62,11 +62,10 @@ class Step:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Send(Step):
-    """The station sends ``action`` now; the payload is the station model's default updated with ``payload``."""
+class StationCallStep(Step):
+    """What ``send`` and ``exchange`` check of the CSMS's answer to a station CALL."""
 
     action: str
-    payload: Mapping[str, Any] | None = None
     expect: Any = None
     should: Any = None  # a CALLRESULT that misses it is a warning, not a failure (OCTT "passes with a warning")
     expect_error: str | None = None  # a CALLERROR code, or "any"
@@ -75,17 +74,18 @@ class Send(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Exchange(Step):
+class Send(StationCallStep):
+    """The station sends ``action`` now; the payload is the station model's default updated with ``payload``."""
+
+    payload: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Exchange(StationCallStep):
     """The station's next ``action`` CALL that the simulator sent on its own (after an act, a CSMS call or a
     timer) and whose request matches ``request``; the CSMS answer must match ``expect``."""
 
-    action: str
     request: Any = None
-    expect: Any = None
-    should: Any = None
-    expect_error: str | None = None
-    capture: Mapping[str, str] = field(default_factory=dict)
-    timeout_s: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
