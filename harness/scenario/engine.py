@@ -95,9 +95,7 @@ class _StationExchange:
 
 @dataclass
 class _CsmsCall:
-    seq: int
     call: Call
-    answer: str  # the frame text the station answered with
     consumed: bool = False
 
 
@@ -304,14 +302,6 @@ class Engine:
 
         self._guard(now, run)
 
-    def abort(self, now: float, error: HarnessError) -> None:
-        """The loop hit an environment problem it cannot hand over as an input."""
-
-        def run() -> None:
-            raise error
-
-        self._guard(now, run)
-
     # ------------------------------------------------------------------------------------------ main machinery
 
     def _guard(self, now: float, action: Callable[[], None]) -> None:
@@ -490,12 +480,12 @@ class Engine:
         if isinstance(step, ExpectCall) and step.action == call.action:
             self._run_expect_call(step, call, now)
             return
-        answer = self._answer_csms_call(call, None, None, now)
-        self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, answer))
+        self._answer_csms_call(call, None, None, now)
+        self._csms_calls.append(_CsmsCall(call))
 
     def _answer_csms_call(
         self, call: Call, reply: Mapping[str, Any] | None, reply_error: str | None, now: float
-    ) -> str:
+    ) -> None:
         if reply_error is not None:
             frame_text = encode_error(call.unique_id, reply_error, "answer set by the scenario").raw
         else:
@@ -512,12 +502,11 @@ class Engine:
                     )
                 frame_text = encode_result(call.unique_id, payload).raw
         self._send_frame(frame_text, now)
-        return frame_text
 
     def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
         reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
         self._answer_csms_call(call, reply, step.reply_error, now)
-        self._csms_calls.append(_CsmsCall(len(self._csms_calls), call, "", consumed=True))
+        self._csms_calls.append(_CsmsCall(call, consumed=True))
         self._accept_expected_call(step, call, now)
 
     def _accept_expected_call(self, step: ExpectCall, call: Call, now: float) -> None:
