@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check harness simulator csms tests
+	$(VENV)/bin/ruff check ocppj harness simulator csms tests
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

@@ -42,8 +42,8 @@ from csms.store import (
     Token,
     TokenStatus,
 )
-from harness.ocppj.frames import CallError, CallResult, FrameError, encode_error, parse_frame
-from harness.ocppj.timefmt import format_time, parse_time
+from ocppj.frames import CallError, CallResult, FrameError, encode_error, parse_frame
+from ocppj.timefmt import format_time, parse_time
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from csms.handlers import describe_violations
 from csms.store import Store
-from harness.ocppj.frames import CallError, CallResult, encode_call
-from harness.ocppj.schemas import SchemaViolation, csms_actions, kebab_case, validate
+from ocppj.frames import CallError, CallResult, encode_call
+from ocppj.schemas import SchemaViolation, csms_actions, kebab_case, validate
 
 log = logging.getLogger(__name__)
 

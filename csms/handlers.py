@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from csms.store import Store, Token
-from harness.ocppj.frames import Call, CallError, CallResult, ErrorCode, encode_error, encode_result
-from harness.ocppj.schemas import SchemaViolation, actions, error_code_for, validate
-from harness.ocppj.timefmt import format_time
+from ocppj.frames import Call, CallError, CallResult, ErrorCode, encode_error, encode_result
+from ocppj.schemas import SchemaViolation, actions, error_code_for, validate
+from ocppj.timefmt import format_time
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 
-from harness.ocppj.timefmt import format_time
+from ocppj.timefmt import format_time
 
 BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
 BOOT_STATUSES: tuple[BootStatus, ...] = ("Accepted", "Pending", "Rejected")

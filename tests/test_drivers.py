@@ -11,8 +11,8 @@ from harness.config import parse_target
 from harness.drivers import make_driver
 from harness.drivers.http import HttpDriver, render
 from harness.drivers.manual import ManualDriver
-from harness.ocppj.schemas import kebab_case
 from harness.outcomes import TargetError
+from ocppj.schemas import kebab_case
 
 
 def target(**driver: Any) -> Any:

@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 
 from harness.config import TOKEN_TYPES, Target
-from harness.ocppj.schemas import kebab_case
 from harness.outcomes import DriverError, TargetError
 from harness.scenario.engine import DriverOutcome
+from ocppj.schemas import kebab_case
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "octt": {

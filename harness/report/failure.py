@@ -4,8 +4,8 @@ rendering, shared by the Markdown and JUnit writers and the terminal."""
 
 from __future__ import annotations
 
-from harness.ocppj.timefmt import format_time
 from harness.results import ScenarioResult, Verdict, WireRecord
+from ocppj.timefmt import format_time
 
 MAX_FRAME_CHARS = 2000
 

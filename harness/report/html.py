@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import MASK
-from harness.ocppj.timefmt import format_time
 from harness.report.aggregate import (
     PROFILE_DESCRIPTIONS,
     PROFILE_TITLES,
@@ -31,6 +30,7 @@ from harness.report.aggregate import (
 )
 from harness.report.failure import failure_text, summary_line
 from harness.results import RunResult, ScenarioResult, Verdict
+from ocppj.timefmt import format_time
 
 HISTOGRAM_BINS = 12
 _SECRET_KEY = re.compile(r"password|secret|authorization|api[_-]?key|bearer|^headers\.", re.IGNORECASE)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.ocppj.timefmt import format_time
 from harness.report.aggregate import RunSummary, findings, relative_trace, summarize
 from harness.results import RunResult, ScenarioResult, WireRecord
+from ocppj.timefmt import format_time
 
 
 def _frame(record: WireRecord) -> dict[str, str]:

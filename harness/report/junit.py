@@ -13,10 +13,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.ocppj.timefmt import format_time
 from harness.report.aggregate import ProfileSummary, summarize
 from harness.report.failure import failure_text, summary_line
 from harness.results import RunResult, ScenarioResult, Verdict
+from ocppj.timefmt import format_time
 
 SUITE_NAME = "ocpp-harness"
 NOT_APPLICABLE_MESSAGE = "profile not declared by the target"

@@ -8,7 +8,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from harness.ocppj.timefmt import format_time
 from harness.report.aggregate import (
     VERDICTS,
     RunSummary,
@@ -21,6 +20,7 @@ from harness.report.aggregate import (
 )
 from harness.report.failure import failure_text, summary_line
 from harness.results import RunResult, ScenarioResult, Verdict
+from ocppj.timefmt import format_time
 
 _MARKS: Mapping[Verdict, str] = {
     Verdict.PASS: "✅",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import textwrap
 
-from harness.ocppj.timefmt import format_time
 from harness.report.aggregate import VERDICTS, RunSummary, explained, findings, format_s, result_label, summarize
 from harness.report.failure import summary_line
 from harness.results import RunResult, ScenarioResult
+from ocppj.timefmt import format_time
 
 VERDICT_WIDTH = max(len(verdict.value) for verdict in VERDICTS)
 _ELLIPSIS = "…"

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from harness.ocppj.timefmt import format_time
 from harness.results import WireRecord
+from ocppj.timefmt import format_time
 
 _DIRECTIONS: dict[str, Literal[">", "<", "*"]] = {">": ">", "<": "<", "*": "*"}
 

@@ -25,18 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.ocppj import schemas
-from harness.ocppj.frames import (
-    Call,
-    CallError,
-    CallResult,
-    ErrorCode,
-    FrameError,
-    encode_call,
-    encode_error,
-    encode_result,
-    parse_frame,
-)
 from harness.outcomes import ConformanceFailure, HarnessError
 from harness.results import Finding, LatencySample, StepRecord, Verdict, WireRecord
 from harness.scenario import matchers
@@ -52,6 +40,18 @@ from harness.scenario.model import (
     Step,
     Trigger,
     Wait,
+)
+from ocppj import schemas
+from ocppj.frames import (
+    Call,
+    CallError,
+    CallResult,
+    ErrorCode,
+    FrameError,
+    encode_call,
+    encode_error,
+    encode_result,
+    parse_frame,
 )
 from simulator.model import CallRefused, ChargePoint, OutgoingCall
 

@@ -27,7 +27,6 @@ import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
 from harness.config import TOKEN_STATES, TOKEN_TYPES
-from harness.ocppj.schemas import CHARGE_POINT_ACTIONS, actions
 from harness.outcomes import ScenarioError, ScenarioProblem
 from harness.scenario.model import (
     Act,
@@ -42,6 +41,7 @@ from harness.scenario.model import (
     Trigger,
     Wait,
 )
+from ocppj.schemas import CHARGE_POINT_ACTIONS, actions
 
 __all__ = ["SCHEMA_PATH", "load_scenario", "load_scenarios", "validate_paths"]
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from harness.ocppj.schemas import FORMAT_CHECKER
+from ocppj.schemas import FORMAT_CHECKER
 
 CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")

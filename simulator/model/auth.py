@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.ocppj.timefmt import parse_time
+from ocppj.timefmt import parse_time
 
 ACCEPTED = "Accepted"
 _STATUSES = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})

@@ -29,7 +29,7 @@ class OutgoingCall:
 class CallRefused(Exception):
     """Raised by ``handle_call`` to answer a CSMS CALL with a CALLERROR (OCPP-J 1.6 §4.2.3).
 
-    ``error_code`` is one of :class:`harness.ocppj.frames.ErrorCode`'s values.
+    ``error_code`` is one of :class:`ocppj.frames.ErrorCode`'s values.
     """
 
     def __init__(self, error_code: str, description: str = "") -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.ocppj.frames import ErrorCode
+from ocppj.frames import ErrorCode
 from simulator.model.base import ACCEPTED, Handler
 from simulator.model.calls import CallRefused
 from simulator.model.connector import AVAILABLE, PREPARING, Connector

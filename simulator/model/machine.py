@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from harness.ocppj import schemas
+from ocppj import schemas
 from simulator.model import payloads
 from simulator.model.base import ACCEPTED, FAULT_CODES, MAX_ID_TAG_LENGTH, PENDING, REJECTED, PendingReset
 from simulator.model.calls import OutgoingCall, is_transactional

@@ -1,6 +1,6 @@
 """Request payloads the charge point sends (OCPP 1.6 §6), shaped to the official 1.6 JSON schemas.
 
-Every timestamp goes through :func:`harness.ocppj.timefmt.format_time` (RFC 3339, UTC, ``Z``; §3.3).
+Every timestamp goes through :func:`ocppj.timefmt.format_time` (RFC 3339, UTC, ``Z``; §3.3).
 Optional fields are omitted rather than sent as null (the schemas do not allow null).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from harness.ocppj.timefmt import format_time
+from ocppj.timefmt import format_time
 from simulator.model.spec import StationSpec
 
 

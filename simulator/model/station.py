@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.ocppj import schemas
-from harness.ocppj.frames import ErrorCode
+from ocppj import schemas
+from ocppj.frames import ErrorCode
 from simulator.model.base import Handler
 from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls

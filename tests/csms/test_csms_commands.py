@@ -11,7 +11,7 @@ from conftest import CALL_TIMEOUT_S, OpenStation
 from csms_kit import Api
 
 from csms.commands import ACTION_BY_KEBAB, CSMS_INITIATED, kebab_case
-from harness.ocppj.schemas import CHARGE_POINT_ACTIONS, actions
+from ocppj.schemas import CHARGE_POINT_ACTIONS, actions
 
 
 def test_every_csms_initiated_action_has_a_kebab_name() -> None:

@@ -11,8 +11,8 @@ from conftest import HEARTBEAT_INTERVAL_S, OpenStation
 from csms_kit import BOOT_PAYLOAD, Api, StationSocket, open_socket
 
 from csms.app import CsmsServer
-from harness.ocppj.schemas import validate
-from harness.ocppj.timefmt import format_time, parse_time
+from ocppj.schemas import validate
+from ocppj.timefmt import format_time, parse_time
 
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from harness.ocppj.frames import Call, parse_frame
 from harness.results import Finding, Verdict
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings
 from harness.scenario.loader import load_scenario
+from ocppj.frames import Call, parse_frame
 from simulator.model import ChargePoint, StationSpec
 
 T = "2026-01-01T00:00:00.000Z"

@@ -10,8 +10,6 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from harness.ocppj.frames import ERROR_CODES
-from harness.ocppj.schemas import actions
 from harness.outcomes import ScenarioError
 from harness.scenario import model
 from harness.scenario.loader import (
@@ -33,6 +31,8 @@ from harness.scenario.model import (
     Trigger,
     Wait,
 )
+from ocppj.frames import ERROR_CODES
+from ocppj.schemas import actions
 
 WriteFile = Callable[[str, str], str]
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.ocppj import schemas
-from harness.ocppj.timefmt import format_time
+from ocppj import schemas
+from ocppj.timefmt import format_time
 from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec
 from simulator.model.calls import is_transactional
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sim_kit import T0, Hold, Sim, booted, charging, check_request
 
-from harness.ocppj.timefmt import format_time
+from ocppj.timefmt import format_time
 from simulator.model import ChargePoint, OutgoingCall, StationSpec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sim_kit import T0, Error, Hold, Sim, Timeout, booted
 
-from harness.ocppj.timefmt import format_time
+from ocppj.timefmt import format_time
 from simulator.model import BOOT_RETRY_INTERVAL_S
 
 

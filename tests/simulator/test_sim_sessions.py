@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sim_kit import T0, booted, charging
 
-from harness.ocppj.timefmt import format_time
+from ocppj.timefmt import format_time
 
 
 def test_tc_003_plug_in_first() -> None:

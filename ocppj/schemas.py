@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from harness.ocppj.frames import ErrorCode
+from ocppj.frames import ErrorCode
 
 # RFC 3339 §5.6 date-time: the offset is mandatory (OCPP 1.6 §3.3 recommends UTC).
 _RFC3339 = re.compile(
