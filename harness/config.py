@@ -73,6 +73,8 @@ class Timeouts:
     response_s: float = 30.0  # a CSMS answer to a station CALL (certificate: OCPP response time, max 30 s)
     step_s: float = 30.0  # a CSMS CALL or a station exchange a step waits for
     connect_s: float = 10.0  # opening the websocket
+    cleanup_s: float = 30.0  # the cleanup after each case (stop its transactions, reset what it configured)
+    pause_between_cases_s: float = 0.0  # for a CSMS that needs a moment before a station id reconnects
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ class Target:
                 "response_s": self.timeouts.response_s,
                 "step_s": self.timeouts.step_s,
                 "connect_s": self.timeouts.connect_s,
+                "cleanup_s": self.timeouts.cleanup_s,
+                "pause_between_cases_s": self.timeouts.pause_between_cases_s,
             },
             "deviations": [{"case": d.case, "reason": d.reason} for d in self.deviations],
         }
@@ -234,9 +238,16 @@ class _Reader:
             raise self.fail(where, f"expected an integer >= {minimum}, got {value!r}")
         return value
 
-    def number(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.fail(where, f"expected a number > 0, got {value!r}")
+    def number(self, value: Any, where: str, *, minimum: float | None = None) -> float:
+        """A number > 0, or >= ``minimum`` when given."""
+        if minimum is None:
+            ok = not isinstance(value, bool) and isinstance(value, int | float) and value > 0
+            wanted = "> 0"
+        else:
+            ok = not isinstance(value, bool) and isinstance(value, int | float) and value >= minimum
+            wanted = f">= {minimum:g}"
+        if not ok:
+            raise self.fail(where, f"expected a number {wanted}, got {value!r}")
         return float(value)
 
     def boolean(self, value: Any, where: str) -> bool:
@@ -405,11 +416,19 @@ def parse_target(raw: Any, path: str) -> Target:
         options=r.mapping(raw_driver.get("options"), "driver.options", tuple(raw_driver.get("options") or ())),
     )
 
-    raw_timeouts = r.mapping(top.get("timeouts"), "timeouts", ("response_s", "step_s", "connect_s"))
+    raw_timeouts = r.mapping(
+        top.get("timeouts"),
+        "timeouts",
+        ("response_s", "step_s", "connect_s", "cleanup_s", "pause_between_cases_s"),
+    )
     timeouts = Timeouts(
         response_s=r.number(raw_timeouts.get("response_s", 30.0), "timeouts.response_s"),
         step_s=r.number(raw_timeouts.get("step_s", 30.0), "timeouts.step_s"),
         connect_s=r.number(raw_timeouts.get("connect_s", 10.0), "timeouts.connect_s"),
+        cleanup_s=r.number(raw_timeouts.get("cleanup_s", 30.0), "timeouts.cleanup_s"),
+        pause_between_cases_s=r.number(
+            raw_timeouts.get("pause_between_cases_s", 0.0), "timeouts.pause_between_cases_s", minimum=0.0
+        ),
     )
     deviations = _deviations(r, top.get("deviations", []), tuple(tokens))
     return Target(

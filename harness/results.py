@@ -95,6 +95,7 @@ class ScenarioResult:
     steps: tuple[StepRecord, ...] = ()
     references: tuple[str, ...] = ()  # the scenario's spec references (OCPP section, OCTT test case)
     deviation: str | None = None  # the reason of a known deviation the target file declares for this case
+    cleanup_problems: tuple[str, ...] = ()  # what the cleanup after the verdict could not do (never the verdict)
 
     @property
     def expected_failure(self) -> bool:

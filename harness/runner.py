@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,13 +100,30 @@ async def _open(url: str, headers: dict[str, str], timeouts: Timeouts) -> tuple[
             )
             return ws, ""
         except InvalidStatus as exc:
-            return None, f"HTTP {exc.response.status_code} during the websocket handshake"
+            status = exc.response.status_code
+            # 503 says "not now" (RFC 9110 §15.6.4): a CSMS still releasing the station's previous connection.
+            # A charger retries after Retry-After; anything else is the CSMS's answer.
+            if status == 503 and time.monotonic() < deadline:
+                await asyncio.sleep(
+                    min(_retry_after_s(exc.response.headers.get("Retry-After")), deadline - time.monotonic())
+                )
+                continue
+            return None, f"HTTP {status} during the websocket handshake"
         except (InvalidHandshake, InvalidURI) as exc:
             return None, str(exc)
         except (OSError, TimeoutError) as exc:
             if time.monotonic() >= deadline:
                 return None, f"{type(exc).__name__}: {exc}"
             await asyncio.sleep(0.2)
+
+
+def _retry_after_s(value: str | None) -> float:
+    """Seconds of a ``Retry-After: <seconds>`` header (a date is not expected from a CSMS): 1 s if absent or
+    unreadable, at most 5 s."""
+    try:
+        return min(max(float(value or 1), 0.1), 5.0)
+    except ValueError:
+        return 1.0
 
 
 async def replay(
@@ -132,9 +148,23 @@ async def replay(
             on_record(record)
         written = len(engine.records)
 
+    async def send_queued() -> None:
+        """Everything the engine queued goes out before anything else happens (a station answers a CALL before
+        it loses its connection, and before a scenario ends); what could not be written is not traced."""
+        nonlocal link
+        for text in engine.data_to_send():
+            if link is None:
+                continue
+            try:
+                await link.ws.send(text)
+            except ConnectionClosed:
+                continue  # the reader reports the close
+            engine.sent(text, clock.now())
+
     async with asyncio.TaskGroup() as group:
         try:
             while not engine.finished:
+                await send_queued()
                 if engine.wants_connection() and link is None:
                     ws, detail = await _open(url, headers, timeouts)
                     if ws is None:
@@ -147,10 +177,7 @@ async def replay(
                     await link.ws.close()
                     link = None
                     engine.connection_closed(clock.now(), by_peer=False, detail="station went down or offline")
-                for text in engine.data_to_send():
-                    if link is not None:
-                        with contextlib.suppress(ConnectionClosed):  # the reader reports the close
-                            await link.ws.send(text)
+                await send_queued()
                 for request in engine.driver_requests():
                     tasks.add(group.create_task(_drive(request, driver, inbox)))
                 flush()
@@ -172,6 +199,7 @@ async def replay(
                 elif kind == "driver":
                     engine.driver_done(item[1], item[2], clock.now())
                 engine.tick(clock.now())
+            await send_queued()
         finally:
             flush()
             for task in tasks:

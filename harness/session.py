@@ -29,7 +29,7 @@ from harness.results import RunResult, ScenarioResult, Verdict
 from harness.runner import Clock, basic_auth_headers, replay, station_url
 from harness.scenario.engine import Engine, EngineSettings
 from harness.scenario.model import Scenario
-from simulator.model import ChargePoint, StationSpec
+from simulator.model import StationSpec
 
 _LAST_FRAMES = 12
 
@@ -122,6 +122,8 @@ class Session:
         self.started_at = time.time()
         self._reproduce = reproduce or (lambda case: f"ocpp-harness run --target {target.path} -k '{case.id}'")
         self._csms: BundledCsms | None = None
+        self._transaction_ids: dict[int, str] = {}  # every transactionId the CSMS gave in this run
+        self._last_case_ended: float | None = None
 
     def __enter__(self) -> Session:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -161,6 +163,7 @@ class Session:
         if reason is not None:
             result = self._result(case, Verdict.NOT_APPLICABLE, 0.0, message=reason)
         else:
+            self._pause()
             trace_path = self.out_dir / "traces" / f"{_file_safe(case.id)}.jsonl"
             trace_path.parent.mkdir(parents=True, exist_ok=True)
             with TraceWriter(trace_path) as trace:
@@ -172,8 +175,15 @@ class Session:
                     )
                 else:
                     result = self._engine_result(case, engine, time.monotonic() - started, trace_path)
+            self._last_case_ended = time.monotonic()
         self.results.append(result)
         return result
+
+    def _pause(self) -> None:
+        """``timeouts.pause_between_cases_s`` between the end of one case and the start of the next."""
+        pause_s = self.target.timeouts.pause_between_cases_s
+        if self._last_case_ended is not None and pause_s > 0:
+            time.sleep(max(0.0, self._last_case_ended + pause_s - time.monotonic()))
 
     async def _replay(self, case: Case, on_record: Callable[..., None]) -> Engine:
         target = self.target
@@ -185,19 +195,20 @@ class Session:
             vendor=station.vendor,
             model=station.model,
             connectors=station.connectors,
-            config=dict(case.scenario.configuration),
         )
         engine = Engine(
             case.scenario,
-            station=ChargePoint(spec, now=clock.now()),
+            station_spec=spec,
             variables=scenario_variables(target, station, case.token_type or "central"),
             settings=EngineSettings(
                 station_id=station.id,
                 connector_id=station.connector,
                 response_timeout_s=target.timeouts.response_s,
                 step_timeout_s=target.timeouts.step_s,
+                cleanup_timeout_s=target.timeouts.cleanup_s,
             ),
             now=clock.now(),
+            transaction_ids=self._transaction_ids,
         )
         driver = make_driver(target)
         try:
@@ -232,6 +243,7 @@ class Session:
             warnings=tuple(engine.warnings),
             latencies=tuple(engine.latencies),
             steps=tuple(engine.step_records),
+            cleanup_problems=tuple(engine.cleanup_problems),
         )
 
     def _result(

@@ -11,7 +11,18 @@ Rules it enforces on every scenario, whatever the steps say:
 * every station CALL gets a CALLRESULT, not a CALLERROR, unless a step expects the error (OCPP-J 1.6 §4.2.3:
   CALLERROR is for transport and format problems only), within the response timeout;
 * a CALLRESULT/CALLERROR carries the id of a CALL the station sent (OCPP-J 1.6 §4.1.4);
-* the websocket is opened with the ``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.2).
+* the websocket is opened with the ``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.2);
+* a CSMS CALL carries a message id the CSMS has not used for another CALL on the connection (OCPP-J 1.6 §4.1.4);
+* a transactionId the CSMS hands out belongs to one transaction only, across the whole run (OCPP 1.6 §4.10).
+
+Only what the runtime reports as sent (:meth:`Engine.sent`) is traced: a trace never shows a frame that did not
+go on the wire.
+
+Whatever the verdict, a case ends with a *cleanup* that leaves the CSMS as the case found it (DESIGN §3): the
+station winds down (every transaction stopped, cables out, faults cleared, back online), every transaction the
+CSMS opened during the case and the station does not know of is stopped explicitly, then the scenario's own
+``cleanup`` steps run (reset a BootNotification answer, cancel a reservation, ...). What cleanup could not do is
+reported apart from the verdict (:attr:`Engine.cleanup_problems`) and never changes it.
 
 Station CALLs that the simulator sends on its own (after an act, a CSMS call or a timer) are matched by
 ``exchange`` steps in any order within the stretch since the last step that made something happen, which is how
@@ -20,9 +31,10 @@ OCTT accepts StatusNotification(Charging) before or after StartTransaction (D24 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from harness.outcomes import ConformanceFailure, HarnessError
@@ -53,7 +65,14 @@ from ocppj.frames import (
     encode_result,
     parse_frame,
 )
-from simulator.model import CallRefused, ChargePoint, OutgoingCall
+from ocppj.timefmt import format_time
+from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec
+
+# OCTT's own test cases: the OCTT-compatibility axis applies to them (reference §5.6).
+_OCTT_CASE = re.compile(r"^TC_\d")
+
+_BROKEN_RULES = (ConformanceFailure, HarnessError, matchers.UnresolvedVariable)
+_MAX_ERRORS_PER_INPUT = 10
 
 # Steps after which the simulator may send new CALLs; exchange steps match exchanges since the latest of them.
 _CAUSAL = (Act, Send, Trigger, ExpectCall, Configure)
@@ -116,6 +135,7 @@ class EngineSettings:
     response_timeout_s: float = 30.0  # a CSMS answer to a station CALL (certificate: "OCPP response time")
     step_timeout_s: float = 30.0  # default wait for a CSMS CALL or a station exchange
     drain_timeout_s: float = 5.0  # after the last step: let in-flight station CALLs be answered
+    cleanup_timeout_s: float = 30.0  # the whole cleanup after the verdict
 
 
 @dataclass
@@ -128,51 +148,95 @@ class EngineOutcome:
     actual: str | None = None
 
 
+@dataclass
+class _Cleanup:
+    """Progress of the cleanup: ``stage`` 0 wind the station down, 1 wait for its stops, 2 stop what only the
+    CSMS knows of, 3 wait, 4 the scenario's cleanup steps, 5 wait, then done."""
+
+    deadline: float
+    stage: int = 0
+    index: int = 0  # next scenario cleanup step
+    awaited_request: int | None = None
+
+
+Phase = Literal["steps", "drain", "cleanup", "done"]
+
+
 class Engine:
     def __init__(
         self,
         scenario: Scenario,
         *,
-        station: ChargePoint,
+        station_spec: StationSpec,
         variables: Mapping[str, Any],
         settings: EngineSettings,
         now: float,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        transaction_ids: dict[int, str] | None = None,
     ) -> None:
+        """``transaction_ids`` maps every transactionId the CSMS gave so far in the run to the transaction it
+        was given to; the engine adds this case's and fails a CSMS that gives one id to two transactions."""
         self.scenario = scenario
-        self.station = station
         self.settings = settings
         self.variables: dict[str, Any] = dict(variables)
         self._new_id = new_id
+        self._transaction_ids = transaction_ids if transaction_ids is not None else {}
+        # The station's clock runs behind by what `simulated_offline_s` adds to its offline periods, so that
+        # what it queues offline is that old when it is delivered (TC_037, TC_039) without waiting for it.
+        self._clock_offset_s = -sum(
+            step.simulated_offline_s for step in scenario.steps if isinstance(step, Act) and step.simulated_offline_s
+        )
+        config = {**station_spec.config, **scenario.configuration}
+        self.station = ChargePoint(replace(station_spec, config=config), now=self._station_time(now))
         self.records: list[WireRecord] = []
         self.latencies: list[LatencySample] = []
         self.warnings: list[Finding] = []
         self.step_records: list[StepRecord] = []
+        self.cleanup_problems: list[str] = []
         self.outcome: EngineOutcome | None = None
+        self._phase: Phase = "steps"
         self._outbox: list[str] = []
         self._requests: list[DriverRequest] = []
+        self._request_steps: dict[int, tuple[int, str]] = {}  # request id -> (step index, operation or action)
+        self._driver_outcomes: dict[int, DriverOutcome] = {}
         self._next_request_id = 0
         self._connected = False
+        self._ever_connected = False
         self._powered = False  # leading `configure` steps run before the station is switched on
         self._exchanges: list[_StationExchange] = []
         self._in_flight: _StationExchange | None = None
         self._csms_calls: list[_CsmsCall] = []
-        self._csms_ids: set[str] = set()
+        self._csms_ids: set[str] = set()  # message ids of the CSMS's CALLs on the current connection
+        self._open_transactions: dict[int, dict[str, Any]] = {}  # transactionId -> its StartTransaction request
         self._index = 0
         self._state = _StepState(started_at=now)
         self._drain_deadline: float | None = None
+        self._cleanup: _Cleanup | None = None
         self._pump(now)
 
     # ----------------------------------------------------------------------------------------------- outputs
 
     @property
     def finished(self) -> bool:
-        return self.outcome is not None
+        """True once the verdict is known and the cleanup is over: the runtime may close the connection."""
+        return self._phase == "done"
+
+    @property
+    def open_transactions(self) -> Mapping[int, Mapping[str, Any]]:
+        """Transactions the CSMS opened in this case and whose StopTransaction it has not acknowledged."""
+        return self._open_transactions
 
     def wants_connection(self) -> bool:
-        return not self.finished and self._powered and self.station.wants_connection()
+        """Whether the runtime should hold a websocket open. False while the station has dropped a link that
+        the runtime still holds (go_offline then go_online at once): that one is closed first."""
+        if self.finished or not self._powered:
+            return False
+        if self._connected and not self.station.link_up:
+            return False
+        return self.station.wants_connection()
 
     def data_to_send(self) -> list[str]:
+        """Frames to put on the wire, in order; report each with :meth:`sent` once it is written."""
         out, self._outbox = self._outbox, []
         return out
 
@@ -183,11 +247,16 @@ class Engine:
     def next_deadline(self) -> float | None:
         if self.finished:
             return None
-        candidates = [self._state.deadline, self._drain_deadline]
+        candidates = [self._drain_deadline]
+        if self._phase == "steps":
+            candidates.append(self._state.deadline)
+        if self._cleanup is not None:
+            candidates.append(self._cleanup.deadline)
         if self._in_flight is not None:
             candidates.append(self._in_flight.sent_at + self.settings.response_timeout_s)
         if self._powered:
-            candidates.append(self.station.next_deadline())
+            station = self.station.next_deadline()
+            candidates.append(None if station is None else station - self._clock_offset_s)
         present = [c for c in candidates if c is not None]
         return min(present) if present else None
 
@@ -198,9 +267,19 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------------ inputs
 
+    def sent(self, text: str, now: float) -> None:
+        """The runtime wrote ``text`` to the websocket: only now is it traced, and a CALL's response time is
+        counted from here."""
+        self.records.append(WireRecord(">", now, text))
+        flight = self._in_flight
+        if flight is not None and flight.frame.raw == text:
+            flight.sent_at = now
+
     def connection_opened(self, now: float, *, url: str, subprotocol: str | None) -> None:
         def run() -> None:
             self._connected = True
+            self._ever_connected = True
+            self._csms_ids.clear()  # OCPP-J 1.6 §4.1.4: ids are unique per connection
             self.records.append(WireRecord("*", now, f"connected to {url} (subprotocol {subprotocol!r})"))
             if subprotocol != "ocpp1.6":
                 raise ConformanceFailure(
@@ -209,7 +288,7 @@ class Engine:
                     expected="Sec-WebSocket-Protocol: ocpp1.6",
                     actual=f"Sec-WebSocket-Protocol: {subprotocol}" if subprotocol else "no header",
                 )
-            self.station.connected(now)
+            self.station.connected(self._station_time(now))
 
         self._guard(now, run)
 
@@ -229,8 +308,8 @@ class Engine:
             )
             self._in_flight = None
             if was_connected:
-                self.station.disconnected(now)
-            if by_peer and not self.finished:
+                self.station.disconnected(self._station_time(now))
+            if by_peer and self._phase in ("steps", "drain"):
                 if self.station.registration == "Rejected":
                     self.warnings.append(
                         Finding(
@@ -254,7 +333,7 @@ class Engine:
                 frame = parse_frame(text)
             except FrameError as exc:
                 if exc.unique_id is not None:
-                    self._send_frame(encode_error(exc.unique_id, exc.error_code.value, str(exc)).raw, now)
+                    self._send_frame(encode_error(exc.unique_id, exc.error_code.value, str(exc)).raw)
                 raise ConformanceFailure(
                     f"the CSMS sent a malformed OCPP-J frame: {exc}",
                     reference="OCPP-J 1.6 §4",
@@ -269,15 +348,22 @@ class Engine:
 
     def driver_done(self, request_id: int, outcome: DriverOutcome, now: float) -> None:
         def run() -> None:
+            _, name = self._request_steps.get(request_id, (-1, "?"))
+            self._driver_outcomes[request_id] = outcome
+            state = "ok" if outcome.ok else "failed"
             self.records.append(
-                WireRecord(
-                    "*",
-                    now,
-                    f"driver request {request_id}: {'ok' if outcome.ok else 'failed'} {outcome.detail}".rstrip(),
-                )
+                WireRecord("*", now, f"driver request {request_id} ({name}): {state} {outcome.detail}".rstrip())
             )
+            cleanup = self._cleanup
+            if cleanup is not None:
+                if cleanup.awaited_request == request_id:
+                    if not outcome.ok:
+                        self.cleanup_problems.append(f"driver request '{name}' failed: {outcome.detail}")
+                    cleanup.awaited_request = None
+                    cleanup.index += 1
+                return
             if not outcome.ok:
-                raise HarnessError(f"the driver could not make the CSMS act: {outcome.detail}")
+                raise HarnessError(f"the driver could not make the CSMS act ('{name}'): {outcome.detail}")
             if self._state.awaited_request == request_id:
                 self._complete_step(now)
 
@@ -288,34 +374,60 @@ class Engine:
             flight = self._in_flight
             if flight is not None and now >= flight.sent_at + self.settings.response_timeout_s:
                 self._in_flight = None
-                self.station.call_timeout(flight.call, now)
+                self.station.call_timeout(flight.call, self._station_time(now))
                 raise ConformanceFailure(
                     f"the CSMS did not answer {flight.frame.action} within {self.settings.response_timeout_s:g} s",
                     reference="OCPP-J 1.6 §4.1.1; certificate 'OCPP response time'",
                     actual="no CALLRESULT",
                 )
             if self._powered:
-                self.station.tick(now)
-            self._check_step_deadline(now)
-            if self._drain_deadline is not None and now >= self._drain_deadline:
+                self.station.tick(self._station_time(now))
+            if self._phase == "steps":
+                self._check_step_deadline(now)
+            if self._phase == "drain" and self._drain_deadline is not None and now >= self._drain_deadline:
                 self._finish(now)
+            cleanup = self._cleanup
+            if cleanup is not None and now >= cleanup.deadline:
+                self._give_up_cleanup(now)
 
         self._guard(now, run)
 
     # ------------------------------------------------------------------------------------------ main machinery
 
+    def _station_time(self, now: float) -> float:
+        return now + self._clock_offset_s
+
     def _guard(self, now: float, action: Callable[[], None]) -> None:
+        """Run one input, then everything it makes possible. A rule broken while the case runs decides the
+        verdict; one broken during the cleanup is a cleanup problem (the verdict is already known)."""
         if self.finished:
             return
         try:
             action()
-            self._pump(now)
-        except ConformanceFailure as failure:
-            self._set_outcome(Verdict.FAIL, failure, now)
-        except HarnessError as error:
+        except _BROKEN_RULES as error:
+            self._on_error(error, now)
+        for _ in range(_MAX_ERRORS_PER_INPUT):
+            try:
+                self._pump(now)
+                return
+            except _BROKEN_RULES as error:
+                self._on_error(error, now)
+        self.cleanup_problems.append("the cleanup stopped: every attempt to go on broke a rule")
+        self._end_cleanup(now)
+
+    def _on_error(self, error: Exception, now: float) -> None:
+        if self._phase == "cleanup":
+            self.cleanup_problems.append(error.message if isinstance(error, ConformanceFailure) else str(error))
+            if isinstance(error, HarnessError) and not self._connected:
+                self._end_cleanup(now)  # the station cannot reach the CSMS: nothing more can be cleaned up
+        elif self.finished:
+            return
+        elif isinstance(error, ConformanceFailure):
+            self._set_outcome(Verdict.FAIL, error, now)
+        elif isinstance(error, HarnessError):
             self._set_outcome(Verdict.ERROR, error, now)
-        except matchers.UnresolvedVariable as missing:
-            message = f"variable ${{{missing.args[0]}}} has no value at this step"
+        else:
+            message = f"variable ${{{error.args[0]}}} has no value at this step"
             self._set_outcome(Verdict.ERROR, HarnessError(message), now)
 
     def _record_step(self, index: int, status: Literal["passed", "failed", "not_run"], now: float) -> None:
@@ -334,7 +446,7 @@ class Engine:
         if isinstance(error, ConformanceFailure):
             self.outcome = EngineOutcome(
                 verdict,
-                message=error.message,
+                message=error.message + self._driver_context(),
                 step=self.current_step_label(),
                 reference=error.reference or None,
                 expected=None if error.expected is None else _show(error.expected),
@@ -342,48 +454,156 @@ class Engine:
             )
         else:
             self.outcome = EngineOutcome(verdict, message=str(error), step=self.current_step_label())
-        self._in_flight = None
+        self._begin_cleanup(now)
+
+    def _driver_context(self) -> str:
+        """A failure right after the driver made the CSMS act names that request and its answer: a request the
+        CSMS read differently than the target file meant is then visible as such (not as a CSMS bug alone)."""
+        recent = [
+            (name, self._driver_outcomes[request_id])
+            for request_id, (index, name) in self._request_steps.items()
+            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes
+        ]
+        if not recent:
+            return ""
+        name, outcome = recent[-1]
+        return f" (after driver request '{name}': {outcome.detail})" if outcome.detail else ""
 
     def _pump(self, now: float) -> None:
-        """Run steps and send station CALLs until everything waits for an input. After the last step, finish
-        once the station has nothing in flight and nothing more to send."""
+        """Run steps (or the cleanup) and send station CALLs until everything waits for an input. After the
+        last step, finish once the station has nothing in flight and nothing more to send."""
         while not self.finished:
-            progressed = self._advance_steps(now)
-            if self._connected and self._powered and self._in_flight is None:
-                call = self.station.next_call(now)
+            progressed = self._advance_cleanup(now) if self._phase == "cleanup" else self._advance_steps(now)
+            if self._connected and self._powered and self._in_flight is None and not self.finished:
+                call = self.station.next_call(self._station_time(now))
                 if call is not None:
                     self._send_station_call(call, now)
                     progressed = True
             if not progressed:
-                if self._drain_deadline is not None and self._in_flight is None:
+                if self._phase == "drain" and self._in_flight is None:
                     self._finish(now)
+                    continue
                 return
 
     def _finish(self, now: float) -> None:
-        for pending in self._csms_calls:
-            if not pending.consumed:
-                self.warnings.append(
-                    Finding(
-                        "octt",
-                        f"the CSMS sent {pending.call.action} which no step expected; OCTT fails a test on "
-                        "unsolicited CSMS calls",
-                        "OCTT quirk: no unsolicited CSMS->CP traffic",
+        """Every step passed and nothing is left in flight: PASS, then the cleanup."""
+        if _OCTT_CASE.match(self.scenario.id):
+            for pending in self._csms_calls:
+                if not pending.consumed:
+                    self.warnings.append(
+                        Finding(
+                            "octt",
+                            f"the CSMS sent {pending.call.action} which no step expected; OCTT fails a test on "
+                            "unsolicited CSMS calls",
+                            "OCTT quirk: no unsolicited CSMS->CP traffic",
+                        )
                     )
-                )
         self.outcome = EngineOutcome(Verdict.PASS)
+        self._begin_cleanup(now)
 
-    def _send_frame(self, text: str, now: float) -> None:
+    # ------------------------------------------------------------------------------------------------ cleanup
+
+    def _begin_cleanup(self, now: float) -> None:
+        self._drain_deadline = None
+        if not self._ever_connected:
+            self._phase = "done"  # nothing reached the CSMS, so nothing is left behind
+            return
+        self._phase = "cleanup"
+        self._powered = True
+        self._cleanup = _Cleanup(deadline=now + self.settings.cleanup_timeout_s)
+        self.records.append(WireRecord("*", now, f"verdict {self.outcome.verdict if self.outcome else '?'}; cleanup"))
+
+    def _settled(self) -> bool:
+        return self._in_flight is None and self.station.settled()
+
+    def _advance_cleanup(self, now: float) -> bool:
+        cleanup = self._cleanup
+        assert cleanup is not None
+        stage_before, index_before = cleanup.stage, cleanup.index
+        if cleanup.stage == 0:
+            self._clock_offset_s = 0.0  # a simulated offline period ends with the case
+            self.station.wind_down(self._station_time(now))
+            cleanup.stage = 1
+        if cleanup.stage in (1, 3, 5) and self._settled():
+            cleanup.stage += 1
+        if cleanup.stage == 2:
+            self._stop_unknown_transactions(now)
+            cleanup.stage = 3
+        if cleanup.stage == 4:
+            self._run_cleanup_steps(now)
+        if cleanup.stage == 6:
+            self._end_cleanup(now)
+        return (cleanup.stage, cleanup.index) != (stage_before, index_before)
+
+    def _stop_unknown_transactions(self, now: float) -> None:
+        """Transactions the CSMS opened that the station does not run (a scenario's own StartTransaction the
+        CSMS refused, a transaction the station lost): a StopTransaction for each, as an operator would."""
+        for transaction_id, start in list(self._open_transactions.items()):
+            meter = start.get("meterStart")
+            payload = {
+                "transactionId": transaction_id,
+                "meterStop": meter if isinstance(meter, int) else 0,
+                "timestamp": format_time(self._station_time(now)),
+                "reason": "Local",
+            }
+            self.records.append(WireRecord("*", now, f"cleanup: stopping transaction {transaction_id}"))
+            self.station.enqueue("StopTransaction", payload)
+
+    def _run_cleanup_steps(self, now: float) -> None:
+        cleanup = self._cleanup
+        assert cleanup is not None
+        while cleanup.awaited_request is None and cleanup.index < len(self.scenario.cleanup):
+            step = self.scenario.cleanup[cleanup.index]
+            try:
+                if isinstance(step, Trigger | Configure):
+                    kind: Literal["trigger", "configure"] = "trigger" if isinstance(step, Trigger) else "configure"
+                    name = step.action if isinstance(step, Trigger) else step.operation
+                    cleanup.awaited_request = self._issue_request(kind, name, step.payload, step_index=-1)
+                    return
+                if isinstance(step, Act):
+                    self._run_act(step, now)
+            except matchers.UnresolvedVariable as missing:
+                self.cleanup_problems.append(
+                    f"cleanup step at {step.location} skipped: ${{{missing.args[0]}}} has no value (the case "
+                    "ended before the step that captures it)"
+                )
+            cleanup.index += 1
+        if cleanup.awaited_request is None:
+            cleanup.stage = 5
+
+    def _give_up_cleanup(self, now: float) -> None:
+        self.cleanup_problems.append(
+            f"cleanup did not finish within {self.settings.cleanup_timeout_s:g} s"
+            + (f" (the station still had {self._in_flight.frame.action} unanswered)" if self._in_flight else "")
+        )
+        self._end_cleanup(now)
+
+    def _end_cleanup(self, now: float) -> None:
+        for transaction_id in self._open_transactions:
+            self.cleanup_problems.append(
+                f"transaction {transaction_id} may still be open on the CSMS (its StopTransaction was not acknowledged)"
+            )
+        self.records.append(
+            WireRecord("*", now, "cleanup done" + ("" if not self.cleanup_problems else " with problems"))
+        )
+        self._phase = "done"
+
+    def _send_frame(self, text: str) -> None:
         self._outbox.append(text)
-        self.records.append(WireRecord(">", now, text))
 
     def _send_station_call(self, call: OutgoingCall, now: float) -> None:
         frame = encode_call(self._new_id(), call.action, call.payload)
         self._in_flight = _StationExchange(len(self._exchanges), call, frame, now)
         self._exchanges.append(self._in_flight)
         step = self._current_step()
-        if isinstance(step, ExpectNoCall) and step.source == "station" and _action_matches(step.action, call):
+        if (
+            self._phase == "steps"
+            and isinstance(step, ExpectNoCall)
+            and step.source == "station"
+            and _action_matches(step.action, call)
+        ):
             raise HarnessError(f"the simulated station sent {call.action} inside a {step.for_s:g} s silence window")
-        self._send_frame(frame.raw, now)
+        self._send_frame(frame.raw)
 
     # ---------------------------------------------------------------------------------------- station CALLs
 
@@ -400,16 +620,17 @@ class Engine:
         self._in_flight = None
         action = flight.frame.action
         self.latencies.append(LatencySample(action, now - flight.sent_at))
+        station_now = self._station_time(now)
         if isinstance(frame, CallError):
             flight.error = frame
-            self.station.call_error(flight.call, frame.error_code, frame.error_description, now)
+            self.station.call_error(flight.call, frame.error_code, frame.error_description, station_now)
             if frame.error_code not in {code.value for code in ErrorCode}:
                 raise ConformanceFailure(
                     f"the CSMS answered {action} with the unknown CALLERROR code {frame.error_code!r}",
                     reference="OCPP-J 1.6 §4.2.3",
                     actual=frame.raw,
                 )
-            if not self._error_expected(flight) and not self._checked_later(flight):
+            if self._phase != "steps" or (not self._error_expected(flight) and not self._checked_later(flight)):
                 raise _unexpected_error(action, frame)
             return
         violations = schemas.validate(action, frame.payload, response=True)
@@ -420,7 +641,29 @@ class Engine:
                 reference=f"OCPP 1.6 JSON schema {action}Response; OCTT D24 §1.2",
                 actual=frame.payload,
             )
-        self.station.call_result(flight.call, frame.payload, now)
+        self.station.call_result(flight.call, frame.payload, station_now)
+        if action == "StartTransaction":
+            self._transaction_started(flight.frame.payload, frame.payload["transactionId"])
+        elif action == "StopTransaction":
+            self._open_transactions.pop(flight.frame.payload.get("transactionId"), None)  # type: ignore[arg-type]
+
+    def _transaction_started(self, request: dict[str, Any], transaction_id: int) -> None:
+        """Keep the transaction for the cleanup, and fail a transactionId the CSMS already gave to another
+        transaction in this run (a resent StartTransaction, the same one, may get the same id)."""
+        self._open_transactions[transaction_id] = request
+        described = (
+            f"connector {request.get('connectorId')} of {self.settings.station_id}, idTag {request.get('idTag')}, "
+            f"started {request.get('timestamp')}"
+        )
+        earlier = self._transaction_ids.setdefault(transaction_id, described)
+        if earlier != described:
+            raise ConformanceFailure(
+                f"the CSMS gave transactionId {transaction_id} to a new transaction ({described}), but it had "
+                f"given it to another one already ({earlier}); transactionIds must differ",
+                reference="OCPP 1.6 §4.10 StartTransaction.conf transactionId; reference §5.5",
+                expected="a transactionId not given before in this run",
+                actual=transaction_id,
+            )
 
     def _checked_later(self, flight: _StationExchange) -> bool:
         """Whether an ``exchange`` step before the next causal step will take this exchange: its CALLERROR then
@@ -452,24 +695,25 @@ class Engine:
 
     def _on_csms_call(self, call: Call, now: float) -> None:
         if call.unique_id in self._csms_ids:
-            self.warnings.append(
-                Finding(
-                    "should", f"the CSMS reused message id {call.unique_id!r} for {call.action}", "OCPP-J 1.6 §4.1.4"
-                )
+            self._answer_csms_call(call, None, None, now)
+            raise ConformanceFailure(
+                f"the CSMS reused message id {call.unique_id!r} for {call.action}: a CALL's id must differ from "
+                "every id the CSMS used for another CALL on this connection",
+                reference="OCPP-J 1.6 §4.1.4",
+                expected="a message id not used before on the connection",
+                actual=call.raw,
             )
         self._csms_ids.add(call.unique_id)
         violations = schemas.validate(call.action, call.payload, response=False)
         if violations:
             code = schemas.error_code_for(violations)
-            self._send_frame(
-                encode_error(call.unique_id, code.value, "; ".join(str(v) for v in violations)[:255]).raw, now
-            )
+            self._send_frame(encode_error(call.unique_id, code.value, "; ".join(str(v) for v in violations)[:255]).raw)
             raise ConformanceFailure(
                 f"the CSMS sent an invalid {call.action}: " + "; ".join(str(v) for v in violations),
                 reference=f"OCPP 1.6 JSON schema {call.action}; OCTT D24 §1.2",
                 actual=call.payload,
             )
-        step = self._current_step()
+        step = self._current_step() if self._phase == "steps" else None
         if isinstance(step, ExpectNoCall) and step.source == "csms" and _action_matches(step.action, call):
             self._answer_csms_call(call, None, None, now)
             raise ConformanceFailure(
@@ -481,7 +725,8 @@ class Engine:
             self._run_expect_call(step, call, now)
             return
         self._answer_csms_call(call, None, None, now)
-        self._csms_calls.append(_CsmsCall(call))
+        if self._phase == "steps":
+            self._csms_calls.append(_CsmsCall(call))
 
     def _answer_csms_call(
         self, call: Call, reply: Mapping[str, Any] | None, reply_error: str | None, now: float
@@ -490,7 +735,7 @@ class Engine:
             frame_text = encode_error(call.unique_id, reply_error, "answer set by the scenario").raw
         else:
             try:
-                payload = self.station.handle_call(call.action, call.payload, now, answer=reply)
+                payload = self.station.handle_call(call.action, call.payload, self._station_time(now), answer=reply)
             except CallRefused as refused:
                 frame_text = encode_error(call.unique_id, refused.error_code, refused.description).raw
             else:
@@ -501,7 +746,7 @@ class Engine:
                         + "; ".join(str(p) for p in problems)
                     )
                 frame_text = encode_result(call.unique_id, payload).raw
-        self._send_frame(frame_text, now)
+        self._send_frame(frame_text)
 
     def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
         reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
@@ -536,15 +781,16 @@ class Engine:
     def _advance_steps(self, now: float) -> bool:
         """Start or finish steps that need no input; True when the step pointer moved."""
         moved = False
-        while not self.finished and self._index < len(self.scenario.steps):
+        while self._phase == "steps" and self._index < len(self.scenario.steps):
             step = self.scenario.steps[self._index]
             if not self._powered and not isinstance(step, Configure):
                 self._powered = True
             if not self._try_step(step, now):
                 break
             moved = True
-        if not self.finished and self._index >= len(self.scenario.steps) and self._drain_deadline is None:
+        if self._phase == "steps" and self._index >= len(self.scenario.steps):
             self._powered = True
+            self._phase = "drain"
             self._drain_deadline = now + self.settings.drain_timeout_s
             moved = True
         return moved
@@ -567,11 +813,13 @@ class Engine:
             if now >= state.deadline:
                 self._complete_step(now)
         elif isinstance(step, Trigger):
-            self._issue_request("trigger", step.action, step.payload)
+            self._issue_request("trigger", step.action, step.payload, step_index=self._index)
             self._complete_step(now)
         elif isinstance(step, Configure):
             if state.awaited_request is None:
-                state.awaited_request = self._issue_request("configure", step.operation, step.payload)
+                state.awaited_request = self._issue_request(
+                    "configure", step.operation, step.payload, step_index=self._index
+                )
                 state.deadline = now + self._timeout(step)
         elif isinstance(step, Send):
             self._try_send(step, now)
@@ -581,9 +829,12 @@ class Engine:
             self._try_expect_call(step, now)
         return self._index != index_before
 
-    def _issue_request(self, kind: Literal["trigger", "configure"], name: str, payload: Mapping[str, Any]) -> int:
-        self._next_request_id += 1
+    def _issue_request(
+        self, kind: Literal["trigger", "configure"], name: str, payload: Mapping[str, Any], *, step_index: int
+    ) -> int:
         resolved = matchers.resolve(dict(payload), self.variables)
+        self._next_request_id += 1
+        self._request_steps[self._next_request_id] = (step_index, name)
         self._requests.append(DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id))
         return self._next_request_id
 
@@ -591,23 +842,26 @@ class Engine:
         connector = self._connector(step.connector)
         station = self.station
         try:
+            if step.act == "go_online" and step.simulated_offline_s:
+                self._clock_offset_s += step.simulated_offline_s  # the station's clock catches up
+            at = self._station_time(now)
             if step.act == "plug":
-                station.plug(connector, now)
+                station.plug(connector, at)
             elif step.act == "unplug":
-                station.unplug(connector, now)
+                station.unplug(connector, at)
             elif step.act == "present_token":
                 token = matchers.resolve(step.token, self.variables) if step.token else self.variables["token"]
-                station.present_token(connector, str(token), now)
+                station.present_token(connector, str(token), at)
             elif step.act == "fault":
-                station.fault(connector, step.error_code or "OtherError", now)
+                station.fault(connector, step.error_code or "OtherError", at)
             elif step.act == "clear_fault":
-                station.clear_fault(connector, now)
+                station.clear_fault(connector, at)
             elif step.act == "power_cycle":
-                station.power_cycle(now)
+                station.power_cycle(at)
             elif step.act == "go_offline":
-                station.go_offline(now)
+                station.go_offline(at)
             elif step.act == "go_online":
-                station.go_online(now)
+                station.go_online(at)
             else:
                 raise HarnessError(f"unknown act {step.act!r}")
         except ValueError as exc:
@@ -628,7 +882,7 @@ class Engine:
             token = self.variables.get("token")
             try:
                 payload = self.station.default_payload(
-                    step.action, connector_id=self.settings.connector_id, id_tag=token, now=now
+                    step.action, connector_id=self.settings.connector_id, id_tag=token, now=self._station_time(now)
                 )
                 if step.payload is not None:
                     payload.update(matchers.resolve(dict(step.payload), self.variables))

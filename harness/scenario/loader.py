@@ -70,6 +70,7 @@ Position = tuple[int, int]
 _SCENARIO = "scenario_file"
 _STATE_FILE = "state_file"
 _ACTION_KINDS = ("send", "exchange", "expect_call", "trigger")
+_CLEANUP_KINDS = ("trigger", "configure", "act")
 _PATTERN_FIELDS = {"send": ("expect", "should"), "exchange": ("request", "expect", "should"), "expect_call": ("match",)}
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector")
 _CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
@@ -599,12 +600,23 @@ class _Semantics:
             return
         if scenario:
             self._check_id(value.get("id"))
-        steps = value.get("steps")
-        if isinstance(steps, list):
+        for section in ("steps", "cleanup"):
+            steps = value.get(section)
+            if not isinstance(steps, list):
+                continue
             for index, step in enumerate(steps):
                 kind = _single_kind(step)
-                if kind is not None:
-                    self._check_step(("steps", index), kind, step)
+                if kind is None:
+                    continue
+                if section == "cleanup" and kind not in _CLEANUP_KINDS:
+                    self._document.problem(
+                        (section, index, kind),
+                        f"a cleanup step is {' or '.join(map(repr, _CLEANUP_KINDS))}, not {kind!r}: cleanup makes the "
+                        "CSMS act or the station move, it checks nothing",
+                        at_key=True,
+                    )
+                    continue
+                self._check_step((section, index), kind, step)
 
     def _check_id(self, scenario_id: Any) -> None:
         file = self._document.file
@@ -617,6 +629,10 @@ class _Semantics:
 
     def _check_step(self, path: JsonPath, kind: str, step: dict[str, Any]) -> None:
         action = step[kind]
+        if kind == "act" and "simulated_offline_s" in step and action != "go_online":
+            self._document.problem(
+                (*path, "simulated_offline_s"), "simulated_offline_s goes with 'act: go_online' only", at_key=True
+            )
         if kind in _ACTION_KINDS:
             self._check_action((*path, kind), action, charge_point=kind in ("send", "exchange"), kind=kind)
         elif kind == "expect_no_call" and action != "any":
@@ -779,12 +795,16 @@ class _Session:
         document = self.document(display, _SCENARIO)
         problems = list(document.problems)
         flat: list[_StepRef] = []
+        cleanup: list[_StepRef] = []
         if document.readable:
             self._expand(document, None, (), flat, problems)
-            self._check_variables(flat, problems)
+            raw_cleanup = document.value.get("cleanup") if isinstance(document.value, dict) else None
+            if isinstance(raw_cleanup, list):
+                cleanup = [_StepRef(document, ("cleanup", index), None) for index in range(len(raw_cleanup))]
+            self._check_variables(flat, cleanup, problems)
         if problems:
             raise ScenarioError(_finish(problems))
-        return _build_scenario(document, flat)
+        return _build_scenario(document, flat, cleanup)
 
     def _expand(
         self,
@@ -847,8 +867,9 @@ class _Session:
         return None
 
     @staticmethod
-    def _check_variables(flat: list[_StepRef], problems: list[ScenarioProblem]) -> None:
-        """``${name}``: a built-in, or captured by an earlier step in flattened order (states included)."""
+    def _check_variables(flat: list[_StepRef], cleanup: list[_StepRef], problems: list[ScenarioProblem]) -> None:
+        """``${name}``: a built-in, or captured by an earlier step in flattened order (states included). A
+        cleanup step may use any capture: when the case ended before it was captured, the step is skipped."""
         captures: list[tuple[str, _StepRef]] = []
         for ref in flat:
             capture = ref.document.get(ref.path).get("capture")
@@ -858,7 +879,7 @@ class _Session:
         for name, ref in captures:
             first_capture.setdefault(name, ref)
         defined: set[str] = set()
-        for ref in flat:
+        for ref in [*flat, *cleanup]:
             step = ref.document.get(ref.path)
             for name in _VARIABLE_FIELDS:
                 if name not in step:
@@ -922,7 +943,7 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _build_scenario(document: _Document, flat: list[_StepRef]) -> Scenario:
+def _build_scenario(document: _Document, flat: list[_StepRef], cleanup: list[_StepRef]) -> Scenario:
     value = document.value
     return Scenario(
         id=value["id"],
@@ -937,6 +958,7 @@ def _build_scenario(document: _Document, flat: list[_StepRef]) -> Scenario:
         parametrize=tuple(value.get("parametrize", ())),
         timeout_s=_number(value.get("timeout_s")),
         configuration={key: _configuration_text(item) for key, item in value.get("configuration", {}).items()},
+        cleanup=tuple(_build_step(ref) for ref in cleanup),
     )
 
 
@@ -991,6 +1013,7 @@ def _build_step(ref: _StepRef) -> Step:
             connector=int(connector) if isinstance(connector, float) else connector,
             token=raw.get("token"),
             error_code=raw.get("error_code"),
+            simulated_offline_s=_number(raw.get("simulated_offline_s")),
         )
     if kind == "wait":
         return Wait(**common, seconds=float(raw["wait"]))

@@ -125,6 +125,7 @@ class Act(Step):
     connector: int | str | None = None
     token: str | None = None
     error_code: str | None = None
+    simulated_offline_s: float | None = None  # go_online: the offline period counts this much longer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,3 +168,4 @@ class Scenario:
     parametrize: tuple[str, ...] = ()
     timeout_s: float | None = None
     configuration: Mapping[str, str] = field(default_factory=dict)  # simulator configuration keys (OCPP 1.6 §9)
+    cleanup: tuple[Step, ...] = ()  # run after the verdict, whatever it is: what the case changed in the CSMS

@@ -114,6 +114,12 @@ class StationBase:
     def wants_connection(self) -> bool:
         return self._network_up and self._down_until is None
 
+    @property
+    def link_up(self) -> bool:
+        """Whether the station takes its websocket as open: False from a network loss or reboot on, even when
+        it wants a new connection right away (the runtime must close the old one first)."""
+        return self._connected
+
     # ------------------------------------------------------------------ helpers
 
     def _online(self) -> bool:

@@ -120,6 +120,28 @@ class StationMachine(Sessions):
     def tick(self, now: float) -> None:
         self._advance(now)
 
+    def wind_down(self, now: float) -> None:
+        """Leave the station as a test case found it (OCTT general preconditions, D24 §1.2: idle, connected,
+        free of faults): identifications are dropped, every running transaction stops with reason Local,
+        cables are taken out, faults cleared and the network is back. Messages still queued are delivered as
+        usual; :meth:`settled` says when they are."""
+        self._advance(now)
+        self._network_up = True
+        self._end_sessions("Local", now)
+        for connector in self._connectors:
+            connector.plugged = False
+            connector.finishing = False
+            connector.fault = None
+            self._sync(connector, now)
+
+    def settled(self) -> bool:
+        """Nothing in flight, nothing queued, no transaction running: all the station had to say is said."""
+        return (
+            self._in_flight is None
+            and not any(True for _ in self._outbox)
+            and all(connector.transaction is None for connector in self._connectors)
+        )
+
     # ------------------------------------------------------------------ explicit sends from a scenario
 
     def enqueue(self, action: str, payload: dict[str, Any]) -> OutgoingCall:
@@ -512,6 +534,14 @@ class StationMachine(Sessions):
                 return
         self._go_down(at, f"{reset.kind} reset")
 
+    def _end_sessions(self, reason: str, at: float) -> None:
+        """Identifications in progress are dropped; running transactions stop with ``reason`` (§7.33)."""
+        for connector in self._connectors[1:]:
+            connector.authorization = None
+            connector.pending = None
+            if connector.transaction is not None:
+                self._stop_transaction(connector, reason, at)
+
     def _go_down(self, at: float, reason: str) -> None:
         """Reboot: off the network for REBOOT_DELAY_S, then a new BootNotification (§4.2). Volatile state
         (explicit calls, identifications in progress) is lost; a transaction still running is stopped with
@@ -519,11 +549,7 @@ class StationMachine(Sessions):
         self._drop_transport(at, reason, fallback=False)
         for entry in self._outbox.remove_where(lambda e: not e.transactional):
             self._record_drop(entry, reason, at)
-        for connector in self._connectors[1:]:
-            connector.authorization = None
-            connector.pending = None
-            if connector.transaction is not None:
-                self._stop_transaction(connector, "Reboot", at)
+        self._end_sessions("Reboot", at)
         self._reset = None
         self._registration = None
         self._boot_due_at = None

@@ -12,7 +12,7 @@ from harness.results import Finding, Verdict
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings
 from harness.scenario.loader import load_scenario
 from ocppj.frames import Call, parse_frame
-from simulator.model import ChargePoint, StationSpec
+from simulator.model import StationSpec
 
 T = "2026-01-01T00:00:00.000Z"
 COMPLIANT: dict[str, dict[str, Any]] = {
@@ -56,8 +56,8 @@ def compliant(call: Call) -> str | None:
 
 def scenario(tmp_path: Path, steps: str, **top: Any) -> Any:
     header = "".join(f"{key}: {json.dumps(value)}\n" for key, value in top.items())
-    path = tmp_path / "TC_T.yaml"
-    path.write_text(f"id: TC_T\ntitle: t\nprofile: Core\n{header}steps:{steps}", encoding="utf-8")
+    path = tmp_path / "TC_900_CSMS.yaml"
+    path.write_text(f"id: TC_900_CSMS\ntitle: t\nprofile: Core\n{header}steps:{steps}", encoding="utf-8")
     return load_scenario(path)
 
 
@@ -68,25 +68,32 @@ def run(
     on_request: OnRequest = lambda request: (),
     driver_ok: bool = True,
     subprotocol: str | None = "ocpp1.6",
+    transaction_ids: dict[int, str] | None = None,
     **top: Any,
 ) -> Engine:
     """Drive the engine to its outcome with a scripted CSMS; time jumps to the next deadline when idle."""
     now = 1000.0
     engine = Engine(
         scenario(tmp_path, steps, **top),
-        station=ChargePoint(StationSpec(station_id="CP_1"), now=now),
+        station_spec=StationSpec(station_id="CP_1"),
         variables=VARIABLES,
         settings=EngineSettings(station_id="CP_1", connector_id=1, response_timeout_s=30, step_timeout_s=20),
         now=now,
         new_id=iter(f"id-{n}" for n in range(10_000)).__next__,
+        transaction_ids=transaction_ids,
     )
     connected = False
     while not engine.finished and now < 2000:
-        if engine.wants_connection() and not connected:
-            connected = True
-            engine.connection_opened(now, url="ws://test/ocpp/CP_1", subprotocol=subprotocol)
+        if engine.wants_connection() != connected:
+            connected = not connected
+            if connected:
+                engine.connection_opened(now, url="ws://test/ocpp/CP_1", subprotocol=subprotocol)
+            else:
+                engine.connection_closed(now, by_peer=False, detail="station went down or offline")
+            continue
         progressed = False
         for text in engine.data_to_send():
+            engine.sent(text, now)
             frame = parse_frame(text)
             if isinstance(frame, Call):
                 reply = answer(frame)
@@ -283,19 +290,23 @@ def test_a_csms_call_with_the_wrong_value_fails(tmp_path: Path) -> None:
 def test_a_csms_call_that_never_comes_fails_after_the_step_timeout(tmp_path: Path) -> None:
     outcome = run(tmp_path, REMOTE_STOP).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
-    assert outcome.message == "the CSMS did not send RemoteStopTransaction within 20.0 s"
+    assert outcome.message == (
+        "the CSMS did not send RemoteStopTransaction within 20.0 s (after driver request 'RemoteStopTransaction': "
+        "scripted)"
+    )
 
 
 def test_a_schema_invalid_csms_call_gets_a_callerror_and_fails(tmp_path: Path) -> None:
     engine = run(tmp_path, REMOTE_STOP, on_request=csms_sends("RemoteStopTransaction", {"transactionId": "42"}))
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.FAIL
-    assert '[4,"csms-1","TypeConstraintViolation"' in engine.records[-1].text
+    sent = [record.text for record in engine.records if record.direction == ">"]
+    assert any(text.startswith('[4,"csms-1","TypeConstraintViolation"') for text in sent)
 
 
 def test_a_driver_failure_is_an_error_not_a_failure(tmp_path: Path) -> None:
     outcome = run(tmp_path, REMOTE_STOP, driver_ok=False).outcome
     assert outcome is not None and outcome.verdict is Verdict.ERROR
-    assert outcome.message == "the driver could not make the CSMS act: scripted"
+    assert outcome.message == "the driver could not make the CSMS act ('RemoteStopTransaction'): scripted"
 
 
 def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -> None:
@@ -342,7 +353,7 @@ def test_leading_configure_steps_run_before_the_station_is_switched_on(tmp_path:
     engine = run(tmp_path, steps)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     texts = [record.text for record in engine.records]
-    assert texts[0] == "driver request 1: ok scripted"
+    assert texts[0] == "driver request 1 (boot_answer): ok scripted"
     assert texts[1] == "connected to ws://test/ocpp/CP_1 (subprotocol 'ocpp1.6')"
 
 
@@ -406,7 +417,7 @@ def test_a_missed_should_pattern_is_a_warning_not_a_failure(tmp_path: Path) -> N
             "should",
             'DataTransfer.conf from the CSMS passes but should match {"status": "UnknownVendorId"}: '
             'status: expected "UnknownVendorId", got "Accepted"',
-            "TC_T",
+            "TC_900_CSMS",
         )
     ]
     compliant_engine = run(tmp_path, DATA_TRANSFER)

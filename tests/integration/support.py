@@ -121,8 +121,12 @@ async def stop_stack(stack: Stack) -> None:
     await stack.csms.__aexit__(None, None, None)
 
 
-def target_document(*, ws_url: str, api_url: str, response_s: float = 5, step_s: float = 8) -> dict[str, Any]:
-    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy)."""
+def target_document(
+    *, ws_url: str, api_url: str, response_s: float = 5, step_s: float = 8, cleanup_s: float = 3
+) -> dict[str, Any]:
+    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy). A broken
+    answer usually breaks the cleanup too (the StopTransaction it refuses is retried), hence the short
+    ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
         "profiles": ["Core"],
@@ -143,6 +147,6 @@ def target_document(*, ws_url: str, api_url: str, response_s: float = 5, step_s:
             "parent": "GROUP_0001",
         },
         "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
-        "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5},
+        "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
     }

@@ -4,6 +4,7 @@ to FAIL when one CSMS answer or CALL is deliberately broken on the wire."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,17 @@ def test_scenario_passes_against_the_bundled_csms(bundled_session: Session, case
     result = bundled_session.run(CASES[case_id])
     assert result.verdict is Verdict.PASS, f"{result.failed_step}: {result.message}"
     assert result.latencies, "a passing case measured no CSMS response time"
+    assert result.cleanup_problems == ()
+
+
+def test_the_suite_leaves_no_transaction_open_on_the_csms(bundled_session: Session) -> None:
+    """Every case stops what it started (the cleanup), so the CSMS ends the run as it began it."""
+    assert len(bundled_session.results) == len(CASES)  # runs after the whole suite
+    api_url = bundled_session.target.endpoint(bundled_session.target.station("default")).api_url
+    with urllib.request.urlopen(f"{api_url}/api/transactions", timeout=10) as response:
+        transactions = json.loads(response.read())
+    assert transactions, "the suite started no transaction"
+    assert [tx["id"] for tx in transactions if tx["stopped_at"] is None] == []
 
 
 # ----------------------------------------------------------------------------- deliberately broken CSMS answers
