@@ -46,10 +46,11 @@ class LatencySample:
 
 @dataclass(frozen=True)
 class Finding:
-    """A note that does not fail the case: a ``should`` rule the CSMS missed (strict spec axis), or behaviour
-    that is legal but that OCTT is known to fail a test on (OCTT-compatibility axis, reference §5.6)."""
+    """A note that does not fail the case: a ``should`` rule the CSMS missed (strict spec axis), behaviour
+    that is legal but that OCTT is known to fail a test on (OCTT-compatibility axis, reference §5.6), or
+    something the cleanup after the verdict could not undo (``cleanup``: the next cases may be affected)."""
 
-    category: Literal["should", "octt"]
+    category: Literal["should", "octt", "cleanup"]
     message: str
     reference: str = ""
 
@@ -95,7 +96,6 @@ class ScenarioResult:
     steps: tuple[StepRecord, ...] = ()
     references: tuple[str, ...] = ()  # the scenario's spec references (OCPP section, OCTT test case)
     deviation: str | None = None  # the reason of a known deviation the target file declares for this case
-    cleanup_problems: tuple[str, ...] = ()  # what the cleanup after the verdict could not do (never the verdict)
 
     @property
     def expected_failure(self) -> bool:

@@ -25,13 +25,14 @@ from harness.drivers import make_driver
 from harness.outcomes import HarnessError
 from harness.report import write_reports
 from harness.report.trace import TraceWriter
-from harness.results import RunResult, ScenarioResult, Verdict
+from harness.results import Finding, RunResult, ScenarioResult, Verdict
 from harness.runner import Clock, basic_auth_headers, replay, station_url
 from harness.scenario.engine import Engine, EngineSettings
 from harness.scenario.model import Scenario
 from simulator.model import StationSpec
 
 _LAST_FRAMES = 12
+CLEANUP_RULE = "each case leaves the CSMS as it found it (OCTT D24 §1.2 general preconditions)"
 
 
 @dataclass(frozen=True)
@@ -240,10 +241,12 @@ class Session:
             actual=outcome.actual,
             last_frames=tuple(engine.records[-_LAST_FRAMES:]) if failed else (),
             trace=trace,
-            warnings=tuple(engine.warnings),
+            warnings=(
+                *engine.warnings,
+                *(Finding("cleanup", problem, CLEANUP_RULE) for problem in engine.cleanup_problems),
+            ),
             latencies=tuple(engine.latencies),
             steps=tuple(engine.step_records),
-            cleanup_problems=tuple(engine.cleanup_problems),
         )
 
     def _result(

@@ -147,6 +147,7 @@ class AdditionalQuestionAnswer:
     question: str | None
     supported: bool | None
     results: tuple[str, ...]
+    verdicts: tuple[tuple[str, str], ...] = ()  # (case id, verdict) of every scenario that asked it
 
     @property
     def answer(self) -> str:
@@ -178,6 +179,7 @@ def additional_questions(results: Iterable[ScenarioResult]) -> list[AdditionalQu
             question=ADDITIONAL_QUESTIONS.get(question),
             supported=_supported([result.verdict for result in by_question[question]]),
             results=tuple(result.id for result in by_question[question]),
+            verdicts=tuple((result.id, result.verdict.value) for result in by_question[question]),
         )
         for question in ordered
     ]

@@ -491,6 +491,12 @@ def _findings(run: RunResult) -> str:
             "Legal behaviour the OCA test tool is known to fail a test on. Reported apart from strict "
             "conformance: it does not change a verdict.",
         ),
+        (
+            "cleanup",
+            "Cleanup",
+            "What the cleanup after a case could not undo in the CSMS. No verdict depends on it, but the cases "
+            "after it may.",
+        ),
     ):
         items = findings(run.results, category)
         if not items:

@@ -62,6 +62,9 @@ def summary_document(run: RunResult, *, report_dir: Path, summary: RunSummary | 
             {"id": result.id, "message": finding.message, "reference": finding.reference}
             for result, finding in findings(run.results, "octt")
         ],
+        "cleanup_problems": [
+            {"id": result.id, "message": finding.message} for result, finding in findings(run.results, "cleanup")
+        ],
         "target": run.target,
         "environment": run.environment,
         "counts": dict(summary.counts),

@@ -169,16 +169,25 @@ def _findings(results: Sequence[ScenarioResult], category: str, title: str, intr
 
 
 def _warnings(results: Sequence[ScenarioResult]) -> list[str]:
-    return _findings(
-        results,
-        "should",
-        "Warnings",
-        "Recommendations (`should` rules) the CSMS missed; they do not fail a case.",
-    ) + _findings(
-        results,
-        "octt",
-        "OCTT compatibility",
-        "Legal behaviour the OCA test tool is known to fail a test on; strict spec conformance is not affected.",
+    return (
+        _findings(
+            results,
+            "should",
+            "Warnings",
+            "Recommendations (`should` rules) the CSMS missed; they do not fail a case.",
+        )
+        + _findings(
+            results,
+            "octt",
+            "OCTT compatibility",
+            "Legal behaviour the OCA test tool is known to fail a test on; strict spec conformance is not affected.",
+        )
+        + _findings(
+            results,
+            "cleanup",
+            "Cleanup",
+            "What the cleanup after a case could not undo in the CSMS; no verdict depends on it, but later cases may.",
+        )
     )
 
 

@@ -11,6 +11,11 @@ from harness.results import RunResult, ScenarioResult
 from ocppj.timefmt import format_time
 
 VERDICT_WIDTH = max(len(verdict.value) for verdict in VERDICTS)
+FINDING_SECTIONS = (
+    ("should", "Warnings: 'should' rules missed (not a failure)"),
+    ("octt", "OCTT compatibility (not a spec failure)"),
+    ("cleanup", "Cleanup: left behind in the CSMS (not part of any verdict)"),
+)
 _ELLIPSIS = "…"
 
 
@@ -84,8 +89,13 @@ def _profile_lines(summary: RunSummary, width: int) -> list[str]:
 def _question_lines(summary: RunSummary, width: int) -> list[str]:
     lines = []
     for answer in summary.questions:
-        tested_by = f"tested by {', '.join(answer.results)}" if answer.results else "no scenario ran"
-        lines.append(_fit(f"{answer.id:<6} {answer.answer:<10} {tested_by}", width))
+        if not answer.results:
+            basis = "no scenario ran"
+        elif answer.supported is None:
+            basis = "undecided: " + ", ".join(f"{case} {verdict}" for case, verdict in answer.verdicts)
+        else:
+            basis = f"tested by {', '.join(answer.results)}"
+        lines.append(_fit(f"{answer.id:<6} {answer.answer:<10} {basis}", width))
         if answer.question:
             lines += textwrap.wrap(answer.question, max(width, 20), initial_indent=" " * 7, subsequent_indent=" " * 7)
     return lines
@@ -135,9 +145,10 @@ def format_summary_table(run: RunResult, *, width: int = 100) -> str:
     lines += _section("Test Result Summary", width) + _profile_lines(summary, width)
     lines += _section("Additional Questions", width) + _question_lines(summary, width)
     lines += _section("Performance Measurement Result", width) + _performance_lines(summary, width)
-    octt = findings(run.results, "octt")
-    if octt:
-        lines += _section("OCTT compatibility (not a spec failure)", width)
-        lines += [_fit(f"{result.id}: {finding.message}", width) for result, finding in octt]
+    for category, title in FINDING_SECTIONS:
+        found = findings(run.results, category)
+        if found:
+            lines += _section(title, width)
+            lines += [_fit(f"{result.id}: {finding.message}", width) for result, finding in found]
     lines += _section("Results", width) + _result_lines(summary, width)
     return "\n".join(lines)

@@ -27,6 +27,12 @@ def test_top_level(run: RunResult, tmp_path: Path) -> None:
     assert document["target"] == run.target
     assert document["environment"] == {"python": "3.12.3", "ocpp": "2.1.0"}
     assert document["counts"] == {"PASS": 2, "FAIL": 1, "ERROR": 1, "NOT_APPLICABLE": 1, "PARTIAL": 1}
+    assert document["cleanup_problems"] == [
+        {
+            "id": "TC_056_CSMS",
+            "message": "transaction 7 may still be open on the CSMS (its StopTransaction was not acknowledged)",
+        }
+    ]
 
 
 def test_profiles_and_additional_questions(run: RunResult, tmp_path: Path) -> None:

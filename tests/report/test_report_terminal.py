@@ -31,6 +31,20 @@ def test_summary_table_sections(run: RunResult) -> None:
     assert "PASS            TC_003_CSMS                  0.42s" in table
 
 
+def test_an_additional_question_no_scenario_could_decide_says_which_verdicts(run: RunResult) -> None:
+    undecided = tuple(replace(r, verdict=Verdict.ERROR) if r.id == "TC_010_CSMS" else r for r in run.results)
+    table = format_summary_table(replace(run, results=undecided))
+    assert "AQ-1   Not tested undecided: TC_010_CSMS ERROR\n" in table
+
+
+def test_warnings_and_cleanup_problems_reach_the_terminal(run: RunResult) -> None:
+    table = format_summary_table(run)
+    assert "Warnings: 'should' rules missed (not a failure)\n" in table
+    assert "TC_003_CSMS: StatusNotification(Preparing) not answered within 1 s" in table
+    assert "Cleanup: left behind in the CSMS (not part of any verdict)\n" in table
+    assert "TC_056_CSMS: transaction 7 may still be open on the CSMS" in table
+
+
 def test_summary_table_width(run: RunResult) -> None:
     for width in (60, 100):
         assert max(len(line) for line in format_summary_table(run, width=width).splitlines()) <= width
