@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 from harness.config import Target, load_target
 from harness.outcomes import HarnessError, ScenarioError, TargetError
 from harness.scenario.model import PROFILES
-from harness.suite import LOCAL_DEFAULT_TARGET, default_target, display_path, shipped_scenarios
+from harness.suite import LOCAL_DEFAULT_TARGET, default_target, display_path, shipped_scenarios, starter_target
 
 if TYPE_CHECKING:
     from harness.session import Case
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+STARTER_PATH = "ocpp-harness.yaml"
 SCENARIO_RULE = (
     "Scenarios: without paths, the suite shipped with ocpp-harness; with paths, only those; --with-shipped adds the "
     "shipped suite to them. A scenario's 'use: booted' takes the nearest _states folder at or above it, then the "
@@ -54,10 +55,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--out", default="reports", help="report folder; each run writes <out>/<run-id>/")
 
     validate = commands.add_parser(
-        "validate", help="check scenario files without opening a socket", epilog=SCENARIO_RULE
+        "validate", help="check scenario files, and a target file, without opening a socket", epilog=SCENARIO_RULE
     )
     validate.add_argument("paths", nargs="*", help="scenario files or folders (default: the shipped suite)")
     validate.add_argument("--with-shipped", action="store_true", help="check the shipped suite as well")
+    validate.add_argument("--target", help="a target file to check as well")
+
+    init = commands.add_parser(
+        "init",
+        help="write a commented starter target file",
+        description="Write a starter target file: the shipped example, shaped like the 'Vendor Specific Settings' "
+        "table of an OCA certificate, with a comment on every field.",
+    )
+    init.add_argument("path", nargs="?", default=STARTER_PATH, help=f"file to write (default: {STARTER_PATH})")
+    init.add_argument("--ws-url", help="websocket URL of the CSMS, without the station id (security profile 1)")
+    init.add_argument("--api-url", help="base URL of the CSMS API the driver calls (security profile 1)")
+    init.add_argument("--station-id", help="charging station id of the default station")
+    init.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
     csms = commands.add_parser("csms", help="run the bundled CSMS")
     csms.add_argument("--host", default="127.0.0.1")
@@ -67,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
-            return _validate(_scenario_paths(args.paths, with_shipped=args.with_shipped))
+            return _validate(_scenario_paths(args.paths, with_shipped=args.with_shipped), target=args.target)
+        if args.command == "init":
+            return _init(args)
         if args.command == "csms":
             return _csms(args.host, args.port, args.db)
         return _run(args)
@@ -82,19 +98,45 @@ def _scenario_paths(given: Sequence[str], *, with_shipped: bool) -> list[str]:
     return [*shipped, *given]
 
 
-def _validate(paths: Sequence[str]) -> int:
+def _validate(paths: Sequence[str], *, target: str | None) -> int:
     from harness.scenario.loader import validate_paths
 
     missing = [p for p in paths if not Path(p).exists()]
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
-    problems = validate_paths([p for p in paths if Path(p).exists()])
+    problems = [str(problem) for problem in validate_paths([p for p in paths if Path(p).exists()])]
+    if target is not None:
+        try:
+            load_target(target)
+        except TargetError as exc:
+            problems.append(str(exc))
     for problem in problems:
         print(problem)
     if problems or missing:
         print(f"{len(problems) + len(missing)} problem(s)", file=sys.stderr)
         return EXIT_FAILED
     print("ok")
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"error: {path} exists; pass --force to overwrite it", file=sys.stderr)
+        return EXIT_USAGE
+    if args.ws_url is not None and not args.ws_url.startswith(("ws://", "wss://")):
+        print(f"error: --ws-url: expected a ws:// or wss:// URL, got {args.ws_url!r}", file=sys.stderr)
+        return EXIT_USAGE
+    text = starter_target(ws_url=args.ws_url, api_url=args.api_url, station_id=args.station_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = shlex.quote(str(path))
+    print(f"wrote {path}: fill in your CSMS, then check it with `ocpp-harness validate --target {shown}`")
+    print(f"and run the suite with `ocpp-harness run --target {shown}`")
     return EXIT_OK
 
 
