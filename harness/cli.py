@@ -1,5 +1,8 @@
 """``ocpp-harness`` command line: thin wrappers that build arguments and call the same session as the plugin.
 
+Without paths, ``run`` replays the suite shipped with ocpp-harness (:mod:`harness.suite`); with paths, only those;
+``--with-shipped`` adds the shipped suite to them. Without ``--target``, the bundled CSMS is the target.
+
 Exit codes: 0 nothing FAILed or ERRORed; 1 some case FAILed or ERRORed, or a declared deviation passed (or
 ``validate`` found mistakes); 2 bad usage, target file or scenario file; 3 the CSMS cannot be reached. A FAIL the
 target file declares as a known deviation does not fail the run.
@@ -9,37 +12,66 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from harness.config import Target, load_target
 from harness.outcomes import HarnessError, ScenarioError, TargetError
 from harness.scenario.model import PROFILES
+from harness.suite import LOCAL_DEFAULT_TARGET, default_target, display_path, shipped_scenarios, starter_target
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from harness.session import Case
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-
-
-def _default(path: str) -> Path:
-    local = Path.cwd() / path
-    return local if local.exists() else REPO_ROOT / path
+STARTER_PATH = "ocpp-harness.yaml"
+SCENARIO_RULE = (
+    "Scenarios: without paths, the suite shipped with ocpp-harness; with paths, only those; --with-shipped adds the "
+    "shipped suite to them. A scenario's 'use: booted' takes the nearest _states folder at or above it, then the "
+    "shipped states."
+)
+TARGET_HELP = (
+    f"target file (default: {LOCAL_DEFAULT_TARGET} if the current directory has one, else the shipped one: the "
+    "bundled CSMS, started in-process)"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocpp-harness", description="OCPP 1.6J conformance harness for a CSMS")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="replay scenarios against a CSMS described by a target file")
-    run.add_argument("paths", nargs="*", help="scenario files or folders (default: scenarios/)")
-    run.add_argument("--target", help="target file (default: targets/bundled.yaml, the bundled CSMS)")
+    run = commands.add_parser(
+        "run", help="replay scenarios against a CSMS described by a target file", epilog=SCENARIO_RULE
+    )
+    run.add_argument("paths", nargs="*", help="scenario files or folders (default: the shipped suite)")
+    run.add_argument("--with-shipped", action="store_true", help="run the shipped suite as well as the given paths")
+    run.add_argument("--target", help=TARGET_HELP)
     run.add_argument("--profile", action="append", choices=PROFILES, help="only this profile (repeatable)")
     run.add_argument("-k", dest="keywords", action="append", help="only cases whose id contains this (repeatable)")
     run.add_argument("--out", default="reports", help="report folder; each run writes <out>/<run-id>/")
 
-    validate = commands.add_parser("validate", help="check scenario files without opening a socket")
-    validate.add_argument("paths", nargs="+")
+    validate = commands.add_parser(
+        "validate", help="check scenario files, and a target file, without opening a socket", epilog=SCENARIO_RULE
+    )
+    validate.add_argument("paths", nargs="*", help="scenario files or folders (default: the shipped suite)")
+    validate.add_argument("--with-shipped", action="store_true", help="check the shipped suite as well")
+    validate.add_argument("--target", help="a target file to check as well")
+
+    init = commands.add_parser(
+        "init",
+        help="write a commented starter target file",
+        description="Write a starter target file: the shipped example, shaped like the 'Vendor Specific Settings' "
+        "table of an OCA certificate, with a comment on every field.",
+    )
+    init.add_argument("path", nargs="?", default=STARTER_PATH, help=f"file to write (default: {STARTER_PATH})")
+    init.add_argument("--ws-url", help="websocket URL of the CSMS, without the station id (security profile 1)")
+    init.add_argument("--api-url", help="base URL of the CSMS API the driver calls (security profile 1)")
+    init.add_argument("--station-id", help="charging station id of the default station")
+    init.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
     csms = commands.add_parser("csms", help="run the bundled CSMS")
     csms.add_argument("--host", default="127.0.0.1")
@@ -49,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
-            return _validate(args.paths)
+            return _validate(_scenario_paths(args.paths, with_shipped=args.with_shipped), target=args.target)
+        if args.command == "init":
+            return _init(args)
         if args.command == "csms":
             return _csms(args.host, args.port, args.db)
         return _run(args)
@@ -58,19 +92,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _validate(paths: Sequence[str]) -> int:
+def _scenario_paths(given: Sequence[str], *, with_shipped: bool) -> list[str]:
+    """The shipped suite comes first, so a given file that repeats one of its test case ids is the duplicate."""
+    shipped = [display_path(shipped_scenarios())] if with_shipped or not given else []
+    return [*shipped, *given]
+
+
+def _validate(paths: Sequence[str], *, target: str | None) -> int:
     from harness.scenario.loader import validate_paths
 
     missing = [p for p in paths if not Path(p).exists()]
     for path in missing:
         print(f"{path}: no such file or folder", file=sys.stderr)
-    problems = validate_paths([p for p in paths if Path(p).exists()])
+    problems = [str(problem) for problem in validate_paths([p for p in paths if Path(p).exists()])]
+    if target is not None:
+        try:
+            load_target(target)
+        except TargetError as exc:
+            problems.append(str(exc))
     for problem in problems:
         print(problem)
     if problems or missing:
         print(f"{len(problems) + len(missing)} problem(s)", file=sys.stderr)
         return EXIT_FAILED
     print("ok")
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"error: {path} exists; pass --force to overwrite it", file=sys.stderr)
+        return EXIT_USAGE
+    if args.ws_url is not None and not args.ws_url.startswith(("ws://", "wss://")):
+        print(f"error: --ws-url: expected a ws:// or wss:// URL, got {args.ws_url!r}", file=sys.stderr)
+        return EXIT_USAGE
+    text = starter_target(ws_url=args.ws_url, api_url=args.api_url, station_id=args.station_id)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = shlex.quote(str(path))
+    print(f"wrote {path}: fill in your CSMS, then check it with `ocpp-harness validate --target {shown}`")
+    print(f"and run the suite with `ocpp-harness run --target {shown}`")
     return EXIT_OK
 
 
@@ -105,11 +171,11 @@ def _run(args: argparse.Namespace) -> int:
     from harness.session import Session, expand, new_run_id
 
     try:
-        target = load_target(args.target or _default("targets/bundled.yaml"))
+        target = load_target(args.target or default_target())
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    paths = args.paths or [str(_default("scenarios"))]
+    paths = _scenario_paths(args.paths, with_shipped=args.with_shipped)
     for path in paths:
         if not Path(path).exists():
             print(f"error: {path}: no such file or folder", file=sys.stderr)
@@ -142,7 +208,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"ocpp-harness: {len(cases)} case(s) against {target.name} ({target.path}); reports in {out_dir}")
     live = sys.stdout.isatty()  # a CI log gets plain lines: no carriage returns, no escape sequences
     try:
-        with Session(target, out_dir=out_dir, run_id=run_id) as session:
+        with Session(target, out_dir=out_dir, run_id=run_id, reproduce=_reproduce(args, target)) as session:
             for done, case in enumerate(cases, start=1):
                 if live:
                     print(format_running_line(case.id, done, len(cases)), end="", flush=True)
@@ -157,6 +223,15 @@ def _run(args: argparse.Namespace) -> int:
     print(format_summary_table(run))
     print(f"\nReports: {out_dir}/summary.html (also summary.md, summary.json, junit.xml, allure-results/, traces/)")
     return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def _reproduce(args: argparse.Namespace, target: Target) -> Callable[[Case], str] | None:
+    """The command that re-runs one case names the folders it came from (None: the session's, for the shipped
+    suite)."""
+    if not args.paths:
+        return None
+    selection = " ".join([*map(shlex.quote, args.paths), *(["--with-shipped"] if args.with_shipped else [])])
+    return lambda case: f"ocpp-harness run {selection} --target {target.path} -k '{case.id}'"
 
 
 if __name__ == "__main__":

@@ -308,7 +308,9 @@ def load_target(path: str | Path) -> Target:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TargetError(f"{text_path}: no such target file") from None
+        raise TargetError(
+            f"{text_path}: no such target file (ocpp-harness init {text_path} writes a starter one)"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

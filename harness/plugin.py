@@ -3,6 +3,8 @@
 
 Scenario files are YAML files under a folder named ``scenarios`` (files under ``_states`` are reusable states,
 not tests). Each case gets a marker per certification profile (``-m core``) and its id as name (``-k TC_023``).
+``--with-shipped`` collects the suite shipped with ocpp-harness as well; without ``--target`` the bundled CSMS is
+the target (:mod:`harness.suite` says where both are).
 
 A known deviation declared in the target file becomes ``xfail(strict=True, raises=ScenarioFailure)``: the case
 FAILing is XFAIL, the case PASSing is XPASS(strict), a failure of the run; an ERROR still fails. Under
@@ -24,10 +26,10 @@ from harness.outcomes import ScenarioError, TargetError
 from harness.results import ScenarioResult, Verdict
 from harness.scenario.model import PROFILES
 from harness.session import Case, Session, expand, new_run_id
+from harness.suite import LOCAL_DEFAULT_TARGET, default_target, shipped_scenarios
 
 _SESSION = pytest.StashKey["Session | None"]()
 _TARGET = pytest.StashKey[Target]()
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def profile_marker(profile: str) -> str:
@@ -37,8 +39,27 @@ def profile_marker(profile: str) -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ocpp-harness", "OCPP 1.6J conformance scenarios")
-    group.addoption("--target", default=None, help="target file (default: targets/bundled.yaml, the bundled CSMS)")
+    group.addoption(
+        "--target",
+        default=None,
+        help=f"target file (default: {LOCAL_DEFAULT_TARGET} if the current directory has one, else the shipped one: "
+        "the bundled CSMS, started in-process)",
+    )
+    group.addoption(
+        "--with-shipped",
+        action="store_true",
+        default=False,
+        help="collect the scenarios shipped with ocpp-harness as well as the given paths",
+    )
     group.addoption("--ocpp-reports", default="reports", help="report folder; a run writes <folder>/<run-id>/")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """``--with-shipped`` adds the shipped suite to the paths on the command line, the place pytest documents for
+    changing them; the root directory stays the one of the paths the user gave."""
+    if early_config.known_args_namespace.with_shipped:
+        args.append(str(shipped_scenarios()))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _target(config: pytest.Config) -> Target:
     if _TARGET not in config.stash:
         option = config.getoption("--target")
-        path = option or str(REPO_ROOT / "targets" / "bundled.yaml")
+        path = option or str(default_target())
         try:
             config.stash[_TARGET] = load_target(path)
         except TargetError as exc:

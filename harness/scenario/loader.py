@@ -41,6 +41,7 @@ from harness.scenario.model import (
     Trigger,
     Wait,
 )
+from harness.suite import display_path, shipped_scenarios
 from ocppj.schemas import CHARGE_POINT_ACTIONS, actions
 
 __all__ = ["SCHEMA_PATH", "load_scenario", "load_scenarios", "validate_paths"]
@@ -845,25 +846,27 @@ class _Session:
 
     @staticmethod
     def _find_state(document: _Document, where: JsonPath, name: str, problems: list[ScenarioProblem]) -> Path | None:
+        """The nearest ``_states`` folder at or above the file has the first say, then the shipped states: a
+        folder of one's own can ``use: booted`` without a copy of it, and can still override it."""
         line, column = document.at(where)
-        states = next((folder / STATES_DIR for folder in document.file.parents if (folder / STATES_DIR).is_dir()), None)
-        if states is None:
-            problems.append(
-                ScenarioProblem(
-                    document.path,
-                    line,
-                    column,
-                    f"unknown state {name!r}: no {STATES_DIR} folder here or above",
-                )
-            )
-            return None
-        for suffix in (".yaml", ".yml"):
-            if (states / (name + suffix)).is_file():
-                return states / (name + suffix)
-        known = sorted(entry.stem for entry in states.iterdir() if entry.suffix in (".yaml", ".yml"))
-        shown = _display(states / (name + ".yaml"), document.path)
+        local = next((folder / STATES_DIR for folder in document.file.parents if (folder / STATES_DIR).is_dir()), None)
+        shipped = shipped_scenarios() / STATES_DIR
+        folders = [] if local is None else [local]
+        if local is None or local.resolve() != shipped:  # in a checkout, the shipped states are the local ones
+            folders.append(shipped)
+        for folder in folders:
+            for suffix in (".yaml", ".yml"):
+                if (folder / (name + suffix)).is_file():
+                    return folder / (name + suffix)
+        known = sorted(
+            {entry.stem for folder in folders for entry in folder.iterdir() if entry.suffix in (".yaml", ".yml")}
+        )
         hint = _did_you_mean(name, known) or (f"; known states: {', '.join(known)}" if known else "")
-        problems.append(ScenarioProblem(document.path, line, column, f"unknown state {name!r} (no {shown}){hint}"))
+        shown = _display(folders[0] / (name + ".yaml"), document.path)
+        also = f" and no shipped state {name!r}" if len(folders) > 1 else ""
+        problems.append(
+            ScenarioProblem(document.path, line, column, f"unknown state {name!r} (no {shown}{also}){hint}")
+        )
         return None
 
     @staticmethod
@@ -930,13 +933,9 @@ def _reference_problems(
 
 
 def _display(file: Path, relative_to: str) -> str:
-    """Show an included file the way the including file was named: relative stays relative."""
-    if os.path.isabs(relative_to):
-        return str(file)
-    try:
-        return os.path.relpath(file)
-    except ValueError:  # another drive (Windows)
-        return str(file)
+    """Show an included file the way the including file was named: relative stays relative, unless the file is
+    outside the current directory (a shipped state in site-packages)."""
+    return str(file) if os.path.isabs(relative_to) else display_path(file)
 
 
 def _number(value: Any) -> float | None:

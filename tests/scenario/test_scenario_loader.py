@@ -31,6 +31,7 @@ from harness.scenario.model import (
     Trigger,
     Wait,
 )
+from harness.suite import shipped_scenarios
 from ocppj.frames import ERROR_CODES
 from ocppj.schemas import actions
 
@@ -258,6 +259,20 @@ def test_states_folder_is_the_nearest_one(write: WriteFile) -> None:
     assert scenario.steps == (
         Wait(location=Location("scenarios/security/_states/booted.yaml", 2, 9), origin="booted", seconds=2.0),
     )
+
+
+def test_a_folder_of_ones_own_uses_the_shipped_states_unless_it_has_its_own(write: WriteFile) -> None:
+    """``use: charging`` from a folder without ``_states`` is the shipped state, itself built on the shipped
+    ``authorized`` and ``booted``. A ``_states`` folder of one's own overrides a shipped state for the files under
+    it; a shipped state keeps using its shipped neighbours."""
+    write("mine/TC_M.yaml", "id: TC_M\ntitle: t\nprofile: Core\nsteps: [{use: booted}, {use: charging}]\n")
+    shipped = shipped_scenarios() / "_states"
+    origins = {(step.origin, step.location.path) for step in load_scenario("mine/TC_M.yaml").steps}
+    assert origins == {(name, str(shipped / f"{name}.yaml")) for name in ("booted", "authorized", "charging")}
+    write("mine/_states/booted.yaml", "title: my boot\nsteps: [{wait: 3}]\n")
+    steps = load_scenario("mine/TC_M.yaml").steps
+    assert steps[0] == Wait(location=Location("mine/_states/booted.yaml", 2, 9), origin="booted", seconds=3.0)
+    assert {(step.origin, step.location.path) for step in steps[1:]} == origins
 
 
 def test_defaults(write: WriteFile) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from harness.scenario.loader import load_scenarios
+from harness.suite import shipped_scenarios
 
 WriteFile = Callable[[str, str], str]
 Problems = Callable[[str], list[str]]
@@ -380,22 +381,23 @@ def test_conflicting_options(write: WriteFile, problems: Problems) -> None:
 
 def test_missing_state_suggests_the_right_one(write: WriteFile, problems: Problems) -> None:
     write("scenarios/_states/booted.yaml", "title: Booted\nsteps: [{wait: 1}]\n")
-    write("scenarios/_states/charging.yaml", "title: Charging\nsteps: [{wait: 1}]\n")
+    write("scenarios/_states/my_state.yaml", "title: Mine\nsteps: [{wait: 1}]\n")
     path = write(
         "scenarios/core/TC_A.yaml",
         "id: TC_A\ntitle: t\nprofile: Core\nsteps:\n  - use: boted\n  - use: offline\n",
     )
     assert problems(path) == [
-        "scenarios/core/TC_A.yaml:5:10: unknown state 'boted' (no scenarios/_states/boted.yaml); "
-        "did you mean 'booted'?",
-        "scenarios/core/TC_A.yaml:6:10: unknown state 'offline' (no scenarios/_states/offline.yaml); "
-        "known states: booted, charging",
+        "scenarios/core/TC_A.yaml:5:10: unknown state 'boted' (no scenarios/_states/boted.yaml and no shipped "
+        "state 'boted'); did you mean 'booted'?",
+        "scenarios/core/TC_A.yaml:6:10: unknown state 'offline' (no scenarios/_states/offline.yaml and no shipped "
+        "state 'offline'); known states: authorized, booted, charging, my_state",
     ]
 
 
-def test_no_states_folder(write: WriteFile, problems: Problems) -> None:
-    path = write("TC_A.yaml", "id: TC_A\ntitle: t\nprofile: Core\nsteps:\n  - use: booted\n")
-    assert problems(path) == ["TC_A.yaml:5:10: unknown state 'booted': no _states folder here or above"]
+def test_missing_state_without_a_states_folder_names_the_shipped_one(write: WriteFile, problems: Problems) -> None:
+    path = write("TC_A.yaml", "id: TC_A\ntitle: t\nprofile: Core\nsteps:\n  - use: charing\n")
+    shipped = shipped_scenarios() / "_states" / "charing.yaml"
+    assert problems(path) == [f"TC_A.yaml:5:10: unknown state 'charing' (no {shipped}); did you mean 'charging'?"]
 
 
 def test_include_cycle(write: WriteFile, problems: Problems) -> None:
