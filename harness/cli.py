@@ -53,6 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--profile", action="append", choices=PROFILES, help="only this profile (repeatable)")
     run.add_argument("-k", dest="keywords", action="append", help="only cases whose id contains this (repeatable)")
     run.add_argument("--out", default="reports", help="report folder; each run writes <out>/<run-id>/")
+    run.add_argument(
+        "--shuffle",
+        type=int,
+        metavar="SEED",
+        help="run the cases in an order decided by SEED (cases must not depend on each other; the same SEED "
+        "repeats the order)",
+    )
 
     validate = commands.add_parser(
         "validate", help="check scenario files, and a target file, without opening a socket", epilog=SCENARIO_RULE
@@ -168,7 +175,7 @@ async def _reachable(target: Target) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from harness.report.terminal import format_result_line, format_running_line, format_summary_table
     from harness.scenario.loader import load_scenarios
-    from harness.session import Session, expand, new_run_id
+    from harness.session import Session, expand, new_run_id, shuffled
 
     try:
         target = load_target(args.target or default_target())
@@ -197,6 +204,8 @@ def _run(args: argparse.Namespace) -> int:
     if not cases:
         print("error: no scenario matches the selection", file=sys.stderr)
         return EXIT_USAGE
+    if args.shuffle is not None:
+        cases = shuffled(cases, args.shuffle)
     if not target.bundled:
         reason = asyncio.run(_reachable(target))
         if reason is not None:
@@ -206,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     run_id = new_run_id()
     out_dir = Path(args.out) / run_id
     print(f"ocpp-harness: {len(cases)} case(s) against {target.name} ({target.path}); reports in {out_dir}")
+    if args.shuffle is not None:
+        print(f"order shuffled with seed {args.shuffle} (--shuffle {args.shuffle} repeats it)")
     live = sys.stdout.isatty()  # a CI log gets plain lines: no carriage returns, no escape sequences
     try:
         with Session(target, out_dir=out_dir, run_id=run_id, reproduce=_reproduce(args, target)) as session:

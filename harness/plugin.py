@@ -25,7 +25,7 @@ from harness.config import Target, load_target
 from harness.outcomes import ScenarioError, TargetError
 from harness.results import ScenarioResult, Verdict
 from harness.scenario.model import PROFILES
-from harness.session import Case, Session, expand, new_run_id
+from harness.session import Case, Session, expand, new_run_id, shuffled
 from harness.suite import LOCAL_DEFAULT_TARGET, default_target, shipped_scenarios
 
 _SESSION = pytest.StashKey["Session | None"]()
@@ -52,6 +52,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="collect the scenarios shipped with ocpp-harness as well as the given paths",
     )
     group.addoption("--ocpp-reports", default="reports", help="report folder; a run writes <folder>/<run-id>/")
+    group.addoption(
+        "--ocpp-shuffle",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="run the scenario items in an order decided by SEED (other tests keep their places)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -94,6 +101,19 @@ def _session(config: pytest.Config) -> Session:
         session.__enter__()
         config.stash[_SESSION] = session
     return session
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--ocpp-shuffle SEED``: the scenario items change places among themselves, in the order of
+    :func:`harness.session.shuffled`; the ``ocpp-harness run --shuffle`` of the same cases is the same order."""
+    seed = config.getoption("--ocpp-shuffle")
+    if seed is None:
+        return
+    slots = [index for index, item in enumerate(items) if isinstance(item, ScenarioItem)]
+    by_case = {id(item.case): item for item in items if isinstance(item, ScenarioItem)}
+    order = shuffled([item.case for item in items if isinstance(item, ScenarioItem)], seed)
+    for index, case in zip(slots, order, strict=True):
+        items[index] = by_case[id(case)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
+import random
 import secrets
 import threading
 import time
@@ -56,6 +57,14 @@ def expand(scenarios: Iterable[Scenario], target: Target) -> list[Case]:
         else:
             cases.append(Case(scenario))
     return cases
+
+
+def shuffled(cases: Iterable[Case], seed: int) -> list[Case]:
+    """The cases in an order decided by ``seed`` alone: a run that shows an order dependence (one case leaking
+    state into the next) is repeated exactly with the same seed."""
+    order = list(cases)
+    random.Random(seed).shuffle(order)
+    return order
 
 
 def new_run_id() -> str:

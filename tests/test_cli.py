@@ -20,6 +20,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from harness.cli import main
+from harness.scenario.loader import load_scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "harness.cli"]
@@ -184,3 +185,12 @@ def test_run_against_a_separately_started_bundled_csms(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_shuffled_depends_on_the_seed_only() -> None:
+    from harness.session import Case, shuffled
+
+    cases = [Case(scenario) for scenario in load_scenarios([ROOT / "scenarios" / "core"])[0]]
+    assert shuffled(cases, 1) == shuffled(cases, 1)
+    assert sorted(c.id for c in shuffled(cases, 1)) == sorted(c.id for c in cases)
+    assert shuffled(cases, 1) != cases and shuffled(cases, 1) != shuffled(cases, 2)

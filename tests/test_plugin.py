@@ -109,3 +109,15 @@ def test_allure_gets_one_step_per_scenario_step_labels_and_the_trace(
     assert steps[0]["name"].startswith("step 1 ")
     (trace,) = [a for a in written["attachments"] if a["name"] == TRACE_NAME]
     assert '"direction": ">"' in (pytester.path / "allure" / trace["source"]).read_text(encoding="utf-8")
+
+
+def test_ocpp_shuffle_orders_the_items_by_the_seed(pytester: pytest.Pytester, scenarios: Path) -> None:
+    def order(*extra: str) -> list[str]:
+        result = pytester.runpytest("scenarios", "--collect-only", "-q", *extra)
+        return [line.split("::")[-1] for line in result.stdout.lines if "::" in line]
+
+    plain = order()
+    assert len(plain) == 5
+    first, again, other = order("--ocpp-shuffle", "7"), order("--ocpp-shuffle", "7"), order("--ocpp-shuffle", "8")
+    assert first == again and sorted(first) == sorted(plain)
+    assert plain != first or plain != other  # some seed moves something
