@@ -46,6 +46,7 @@ class StationTarget:
     connector: int = 1  # the connector scenarios use (OCTT "configured connector")
     vendor: str = "ocpp-harness"
     model: str = "Simulator"
+    optional_fields: bool = True  # False: the simulated station sends only the fields a message requires
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,16 @@ _TOP = (
     "provision",
     "deviations",
 )
-_STATION = ("id", "security_profile", "basic_auth_password", "connectors", "connector", "vendor", "model")
+_STATION = (
+    "id",
+    "security_profile",
+    "basic_auth_password",
+    "connectors",
+    "connector",
+    "vendor",
+    "model",
+    "optional_fields",
+)
 _DRIVER = ("kind", "preset", "base_url", "headers", "timeout_s", "requests", "class", "options")
 
 
@@ -365,6 +375,7 @@ def parse_target(raw: Any, path: str) -> Target:
             connector=connector,
             vendor=r.string(entry.get("vendor", "ocpp-harness"), f"{where}.vendor"),
             model=r.string(entry.get("model", "Simulator"), f"{where}.model"),
+            optional_fields=r.boolean(entry.get("optional_fields", True), f"{where}.optional_fields"),
         )
 
     raw_tokens = r.mapping(top["tokens"], "tokens", (*TOKEN_TYPES, "invalid", "parent"), required=("central",))

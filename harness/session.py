@@ -205,6 +205,7 @@ class Session:
             vendor=station.vendor,
             model=station.model,
             connectors=station.connectors,
+            optional_fields=station.optional_fields,
         )
         engine = Engine(
             case.scenario,

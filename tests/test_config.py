@@ -86,6 +86,14 @@ def test_variables_follow_the_token_type() -> None:
             "t.yaml: endpoints.profile_0.ws_url: expected a ws:// or wss:// URL, got 'http://x'",
         ),
         ({"timeouts": {"response_s": 0}}, "t.yaml: timeouts.response_s: expected a number > 0, got 0"),
+        (
+            {"timeouts": {"pause_between_cases_s": -1}},
+            "t.yaml: timeouts.pause_between_cases_s: expected a number >= 0, got -1",
+        ),
+        (
+            {"stations": {"default": {"id": "CP_1", "optional_fields": "no"}}},
+            "t.yaml: stations.default.optional_fields: expected true or false, got 'no'",
+        ),
     ],
 )
 def test_mistakes_name_the_file_and_key(changes: dict[str, Any], message: str) -> None:

@@ -186,8 +186,10 @@ class Engine:
         self._clock_offset_s = -sum(
             step.simulated_offline_s for step in scenario.steps if isinstance(step, Act) and step.simulated_offline_s
         )
-        config = {**station_spec.config, **scenario.configuration}
-        self.station = ChargePoint(replace(station_spec, config=config), now=self._station_time(now))
+        spec = replace(station_spec, config={**station_spec.config, **scenario.configuration})
+        if scenario.optional_fields is not None:
+            spec = replace(spec, optional_fields=scenario.optional_fields)
+        self.station = ChargePoint(spec, now=self._station_time(now))
         self.records: list[WireRecord] = []
         self.latencies: list[LatencySample] = []
         self.warnings: list[Finding] = []

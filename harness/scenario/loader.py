@@ -957,6 +957,7 @@ def _build_scenario(document: _Document, flat: list[_StepRef], cleanup: list[_St
         parametrize=tuple(value.get("parametrize", ())),
         timeout_s=_number(value.get("timeout_s")),
         configuration={key: _configuration_text(item) for key, item in value.get("configuration", {}).items()},
+        optional_fields=value.get("optional_fields"),
         cleanup=tuple(_build_step(ref) for ref in cleanup),
     )
 

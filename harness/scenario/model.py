@@ -168,4 +168,5 @@ class Scenario:
     parametrize: tuple[str, ...] = ()
     timeout_s: float | None = None
     configuration: Mapping[str, str] = field(default_factory=dict)  # simulator configuration keys (OCPP 1.6 §9)
+    optional_fields: bool | None = None  # the station sends optional fields (None: as the target's station says)
     cleanup: tuple[Step, ...] = ()  # run after the verdict, whatever it is: what the case changed in the CSMS

@@ -160,6 +160,10 @@ class StationMachine(Sessions):
 
     def default_payload(self, action: str, *, connector_id: int, id_tag: str | None, now: float) -> dict[str, Any]:
         """What the station would put in ``action`` now; a scenario's ``send`` step overlays its own fields."""
+        payload = self._default_payload(action, connector_id=connector_id, id_tag=id_tag, now=now)
+        return payload if self._spec.optional_fields else payloads.required_only(action, payload)
+
+    def _default_payload(self, action: str, *, connector_id: int, id_tag: str | None, now: float) -> dict[str, Any]:
         if action == "BootNotification":
             return payloads.boot_notification(self._spec)
         if action == "Heartbeat":
@@ -375,7 +379,10 @@ class StationMachine(Sessions):
         if entry.call is not None:
             call, entry.call = entry.call, None
         else:
-            call = OutgoingCall(entry.action, entry.render(), entry.transactional)
+            payload = entry.render()
+            if not self._spec.optional_fields:
+                payload = payloads.required_only(entry.action, payload)
+            call = OutgoingCall(entry.action, payload, entry.transactional)
         self._in_flight = (call, entry)
         self._heartbeat_anchor = now
         if entry.action == "BootNotification":

@@ -77,3 +77,43 @@ def diagnostics_status(status: str) -> dict[str, Any]:
 
 def firmware_status(status: str) -> dict[str, Any]:
     return {"status": status}
+
+
+# SampledValue defaults (OCPP 1.6 §7.45): a field equal to its default may be left out.
+_SAMPLED_VALUE_DEFAULTS = {
+    "context": "Sample.Periodic",
+    "format": "Raw",
+    "measurand": "Energy.Active.Import.Register",
+    "location": "Outlet",
+    "unit": "Wh",
+}
+
+
+def required_only(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as a charger that leaves out every field it may leave out without changing the meaning
+    (OCPP 1.6 §6): a CSMS must not depend on optional fields. StopTransaction's reason may be omitted only
+    when it is Local (§6.51); a SampledValue field only when it has its default value (§7.45)."""
+    if action == "BootNotification":
+        return {key: payload[key] for key in ("chargePointVendor", "chargePointModel")}
+    if action == "StatusNotification":
+        return {key: payload[key] for key in ("connectorId", "errorCode", "status")}
+    if action == "StopTransaction":
+        kept = {key: value for key, value in payload.items() if key not in ("idTag", "transactionData")}
+        if kept.get("reason") == "Local":
+            del kept["reason"]
+        return kept
+    if action == "MeterValues":
+        return {
+            **payload,
+            "meterValue": [
+                {
+                    **meter_value,
+                    "sampledValue": [
+                        {key: value for key, value in sample.items() if _SAMPLED_VALUE_DEFAULTS.get(key) != value}
+                        for sample in meter_value["sampledValue"]
+                    ],
+                }
+                for meter_value in payload["meterValue"]
+            ],
+        }
+    return payload

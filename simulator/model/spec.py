@@ -28,6 +28,7 @@ class StationSpec:
     meter_start_wh: int = 0
     power_w: float = 7400.0
     config: Mapping[str, str] = field(default_factory=dict)
+    optional_fields: bool = True  # False: every message carries only what it must (payloads.required_only)
 
     def __post_init__(self) -> None:
         problems = []

@@ -301,6 +301,11 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
         "DataTransfer",
     ),
     "MC_001_CSMS": (same_transaction_id_twice(), "must differ", "StartTransaction"),
+    "MC_002_CSMS": (  # a CSMS that needs the optional StatusNotification.timestamp
+        call_error_for("StatusNotification", when=lambda p: "timestamp" not in p),
+        "CALLERROR",
+        "StatusNotification",
+    ),
     "TC_023_2_CSMS[iso14443]": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
     "TC_023_3_CSMS[keycode]": (answer("Authorize", with_status("Accepted")), "Accepted", "Authorize"),
     "AQ1_PENDING_CSMS": (
