@@ -56,7 +56,7 @@ def test_variables_follow_the_token_type() -> None:
         (
             {"stations": {"default": {"id": "CP_1", "conector": 2}}},
             "t.yaml: stations.default: unknown key 'conector'; did you mean 'connector'? (allowed: id, "
-            "security_profile, basic_auth_password, connectors, connector, vendor, model)",
+            "security_profile, basic_auth_password, connectors, connector, vendor, model, optional_fields)",
         ),
         ({"stations": {"main": {"id": "CP_1"}}}, "t.yaml: stations: missing required station role 'default'"),
         (
