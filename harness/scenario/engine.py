@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from harness.outcomes import ConformanceFailure, HarnessError
@@ -72,10 +72,31 @@ class DriverRequest:
 
 @dataclass(frozen=True)
 class DriverOutcome:
-    """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up)."""
+    """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up). ``request``
+    names the driver request (``boot_answer``, ``trigger Reset``); an HTTP driver adds the exchange it made, with
+    the first characters of the answer and secrets masked, so a report shows what the API said."""
 
     ok: bool
     detail: str = ""
+    request: str = ""
+    method: str = ""
+    url: str = ""
+    http_status: int | None = None
+    answer: str = ""
+
+    @property
+    def exchange(self) -> str:
+        if not self.method:
+            return ""
+        status = "no answer" if self.http_status is None else f"HTTP {self.http_status}"
+        return f"{self.method} {self.url} → {status} {self.answer}".rstrip()
+
+    def describe(self) -> str:
+        """One line: ``driver request 'boot_answer' (PUT http://… → HTTP 404 {…}) failed: expected HTTP 2xx``."""
+        name = f"driver request '{self.request}'" if self.request else "driver request"
+        via = f" ({self.exchange})" if self.exchange else ""
+        why = f": {self.detail}" if self.detail else ""
+        return f"{name}{via} {'ok' if self.ok else 'failed'}{why}"
 
 
 @dataclass
@@ -152,6 +173,7 @@ class Engine:
         self._outbox: list[str] = []
         self._requests: list[DriverRequest] = []
         self._next_request_id = 0
+        self._request_names: dict[int, str] = {}
         self._connected = False
         self._powered = False  # leading `configure` steps run before the station is switched on
         self._exchanges: list[_StationExchange] = []
@@ -268,16 +290,19 @@ class Engine:
         self._guard(now, run)
 
     def driver_done(self, request_id: int, outcome: DriverOutcome, now: float) -> None:
+        if not outcome.request:
+            outcome = replace(outcome, request=self._request_names.get(request_id, ""))
+
         def run() -> None:
             self.records.append(
                 WireRecord(
                     "*",
                     now,
-                    f"driver request {request_id}: {'ok' if outcome.ok else 'failed'} {outcome.detail}".rstrip(),
+                    f"{outcome.describe()} (request {request_id})",
                 )
             )
             if not outcome.ok:
-                raise HarnessError(f"the driver could not make the CSMS act: {outcome.detail}")
+                raise HarnessError(outcome.describe())
             if self._state.awaited_request == request_id:
                 self._complete_step(now)
 
@@ -585,6 +610,7 @@ class Engine:
         self._next_request_id += 1
         resolved = matchers.resolve(dict(payload), self.variables)
         self._requests.append(DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id))
+        self._request_names[self._next_request_id] = f"trigger {name}" if kind == "trigger" else name
         return self._next_request_id
 
     def _run_act(self, step: Act, now: float) -> None:

@@ -295,7 +295,7 @@ def test_a_schema_invalid_csms_call_gets_a_callerror_and_fails(tmp_path: Path) -
 def test_a_driver_failure_is_an_error_not_a_failure(tmp_path: Path) -> None:
     outcome = run(tmp_path, REMOTE_STOP, driver_ok=False).outcome
     assert outcome is not None and outcome.verdict is Verdict.ERROR
-    assert outcome.message == "the driver could not make the CSMS act: scripted"
+    assert outcome.message == "driver request 'trigger RemoteStopTransaction' failed: scripted"
 
 
 def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -> None:
@@ -342,7 +342,7 @@ def test_leading_configure_steps_run_before_the_station_is_switched_on(tmp_path:
     engine = run(tmp_path, steps)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     texts = [record.text for record in engine.records]
-    assert texts[0] == "driver request 1: ok scripted"
+    assert texts[0] == "driver request 'boot_answer' ok: scripted (request 1)"
     assert texts[1] == "connected to ws://test/ocpp/CP_1 (subprotocol 'ocpp1.6')"
 
 
