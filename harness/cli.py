@@ -1,7 +1,8 @@
 """``ocpp-harness`` command line: thin wrappers that build arguments and call the same session as the plugin.
 
 Exit codes: 0 nothing FAILed or ERRORed; 1 some case FAILed or ERRORed, or a declared deviation passed (or
-``validate`` found mistakes); 2 bad usage, target file or scenario file; 3 the CSMS cannot be reached. A FAIL the
+``validate`` found mistakes, or a ``check`` item failed); 2 bad usage, target file or scenario file; 3 the CSMS
+cannot be reached. A FAIL the
 target file declares as a known deviation does not fail the run.
 """
 
@@ -12,7 +13,6 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from harness.config import Target, load_target
 from harness.outcomes import HarnessError, ScenarioError, TargetError
@@ -41,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate = commands.add_parser("validate", help="check scenario files without opening a socket")
     validate.add_argument("paths", nargs="+")
 
+    check = commands.add_parser(
+        "check", help="pre-flight a target: endpoints, a boot, every driver request tried with harmless values"
+    )
+    check.add_argument("--target", required=True, help="target file")
+
     csms = commands.add_parser("csms", help="run the bundled CSMS")
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, default=9000)
@@ -52,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.paths)
         if args.command == "csms":
             return _csms(args.host, args.port, args.db)
+        if args.command == "check":
+            return _check(args.target)
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -87,16 +94,45 @@ def _csms(host: str, port: int, db: str) -> int:
 
 async def _reachable(target: Target) -> str | None:
     """None when every endpoint the stations use accepts a TCP connection, else a one-line reason."""
+    from harness.check import tcp_probe
+
     for station in target.stations.values():
         url = target.endpoint(station).ws_url
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), target.timeouts.connect_s)
-        except (OSError, TimeoutError) as exc:
-            return f"cannot reach the CSMS at {url} (station '{station.role}'): {exc.__class__.__name__} {exc}".strip()
-        writer.close()
+        reason = await tcp_probe(url, target.timeouts.connect_s)
+        if reason is not None:
+            return f"cannot reach the CSMS at {url} (station '{station.role}'): {reason}"
     return None
+
+
+def _check(path: str) -> int:
+    """``ocpp-harness check``: the pre-flight of :mod:`harness.check`, one verdict line per item."""
+    import tempfile
+
+    from harness.check import run_check
+    from harness.session import BundledCsms
+
+    try:
+        target = load_target(path)
+    except TargetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ocpp-harness check: {target.name} ({target.path})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="ocpp-harness-check-") as folder:
+        csms = None
+        try:
+            if target.bundled:
+                csms = BundledCsms(Path(folder) / "csms.sqlite3")
+                csms.start()
+                target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
+            result = asyncio.run(run_check(target, say=lambda item: print(item, flush=True)))
+        except TargetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        finally:
+            if csms is not None:
+                csms.stop()
+    print(result.summary())
+    return result.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:
