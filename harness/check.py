@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -251,6 +251,28 @@ class _Check:
                 outcome = DriverOutcome(False, f"{type(exc).__name__}: {exc}")
             self.add(_outcome_item(f"{label} {station.id}", outcome))
 
+    def coverage(self, driver: HttpDriver, scenarios: Iterable[Scenario]) -> None:
+        """Every trigger and configure operation the run would ask for has a request (a route, the fallback
+        trigger, or a named request), so none of them becomes an ERROR for a missing template."""
+        target = self.target
+        steps = [
+            step
+            for scenario in scenarios
+            if scenario.profile in target.profiles
+            and scenario.additional_question in (None, *target.additional_questions)
+            for step in scenario.steps
+        ]
+        actions = sorted({step.action for step in steps if isinstance(step, Trigger)})
+        operations = sorted({step.operation for step in steps if isinstance(step, Configure)})
+        missing = [a for a in actions if a not in driver.routes and "trigger" not in driver.requests]
+        missing += [o for o in operations if o not in driver.requests]
+        if missing:
+            keys = ", ".join(f"driver.routes.{m}" if m in actions else f"driver.requests.{m}" for m in missing)
+            self.add(Item("FAIL", "requests for the scenarios", f"none for {', '.join(missing)}: add {keys}"))
+        else:
+            used = ", ".join([*actions, *operations]) or "none"
+            self.add(Item("PASS", "requests for the scenarios", f"every one they make has a template ({used})"))
+
     async def hooks(self, driver: HttpDriver) -> None:
         role = "default"
         values = {"case_id": "CHECK", "scenario_id": "CHECK", "station_id": self.target.station(role).id}
@@ -274,9 +296,9 @@ def _unused_token(target: Target) -> str:
     return "OCPP-HARNESS-CHECK"
 
 
-async def run_check(target: Target, *, say: Callable[[Item], None]) -> CheckResult:
-    """Every item of the pre-flight, said as it is decided; stops after the reachability items when an endpoint
-    is unreachable."""
+async def run_check(target: Target, scenarios: Iterable[Scenario], *, say: Callable[[Item], None]) -> CheckResult:
+    """Every item of the pre-flight for a run of ``scenarios``, said as it is decided; stops after the
+    reachability items when an endpoint is unreachable."""
     started = time.monotonic()
     target = bounded(target)
     check = _Check(target, say)
@@ -285,6 +307,8 @@ async def run_check(target: Target, *, say: Callable[[Item], None]) -> CheckResu
     driver = make_driver(target)
     manual = target.driver.kind == "manual"
     try:
+        if isinstance(driver, HttpDriver):
+            check.coverage(driver, scenarios)
         if manual:
             check.add(Item("SKIP", "driver requests", "driver manual: an operator makes the CSMS act"))
         else:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness.config import Target, load_target
 from harness.outcomes import HarnessError, ScenarioError, TargetError
-from harness.scenario.model import PROFILES
+from harness.scenario.model import PROFILES, Scenario
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -44,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser(
         "check", help="pre-flight a target: endpoints, a boot, every driver request tried with harmless values"
     )
+    check.add_argument(
+        "paths", nargs="*", help="scenario files or folders whose driver requests to check (default: scenarios/)"
+    )
     check.add_argument("--target", required=True, help="target file")
 
     csms = commands.add_parser("csms", help="run the bundled CSMS")
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "csms":
             return _csms(args.host, args.port, args.db)
         if args.command == "check":
-            return _check(args.target)
+            return _check(args.target, args.paths)
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -104,7 +107,26 @@ async def _reachable(target: Target) -> str | None:
     return None
 
 
-def _check(path: str) -> int:
+def _load_scenarios(paths: Sequence[str]) -> list[Scenario] | None:
+    """The scenarios of ``paths`` (default: the shipped suite); None, with the problems printed, when a path is
+    missing or a file is wrong."""
+    from harness.scenario.loader import load_scenarios
+
+    paths = list(paths) or [str(_default("scenarios"))]
+    for path in paths:
+        if not Path(path).exists():
+            print(f"error: {path}: no such file or folder", file=sys.stderr)
+            return None
+    scenarios, problems = load_scenarios(paths)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"error: {len(problems)} problem(s) in scenario files; nothing was run", file=sys.stderr)
+        return None
+    return scenarios
+
+
+def _check(path: str, scenario_paths: Sequence[str]) -> int:
     """``ocpp-harness check``: the pre-flight of :mod:`harness.check`, one verdict line per item."""
     import tempfile
 
@@ -116,6 +138,9 @@ def _check(path: str) -> int:
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    scenarios = _load_scenarios(scenario_paths)
+    if scenarios is None:
+        return EXIT_USAGE
     print(f"ocpp-harness check: {target.name} ({target.path})", flush=True)
     with tempfile.TemporaryDirectory(prefix="ocpp-harness-check-") as folder:
         csms = None
@@ -124,7 +149,7 @@ def _check(path: str) -> int:
                 csms = BundledCsms(Path(folder) / "csms.sqlite3")
                 csms.start()
                 target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
-            result = asyncio.run(run_check(target, say=lambda item: print(item, flush=True)))
+            result = asyncio.run(run_check(target, scenarios, say=lambda item: print(item, flush=True)))
         except TargetError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -137,7 +162,6 @@ def _check(path: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from harness.report.terminal import format_result_line, format_running_line, format_summary_table
-    from harness.scenario.loader import load_scenarios
     from harness.session import Session, expand, new_run_id
 
     try:
@@ -145,16 +169,8 @@ def _run(args: argparse.Namespace) -> int:
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    paths = args.paths or [str(_default("scenarios"))]
-    for path in paths:
-        if not Path(path).exists():
-            print(f"error: {path}: no such file or folder", file=sys.stderr)
-            return EXIT_USAGE
-    scenarios, problems = load_scenarios(paths)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"error: {len(problems)} problem(s) in scenario files; nothing was run", file=sys.stderr)
+    scenarios = _load_scenarios(args.paths)
+    if scenarios is None:
         return EXIT_USAGE
     every_case = expand(scenarios, target)
     for unknown in target.unknown_deviations([c.id for c in every_case], [s.id for s in scenarios]):

@@ -50,6 +50,8 @@ def test_the_bundled_target_passes_every_item(capsys: pytest.CaptureFixture[str]
         f"ocpp-harness check: Bundled reference CSMS ({path})",
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
+        "PASS  requests for the scenarios: every one they make has a template (ChangeConfiguration, ClearCache, "
+        "GetConfiguration, RemoteStartTransaction, RemoteStopTransaction, Reset, UnlockConnector, boot_answer)",
         "PASS  create_station CP_1: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
         '{"id": "CP_1", "connected": false, "registration_status": null, "boot": {"status…',
         "PASS  create_station CP_BOOT: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
@@ -62,7 +64,7 @@ def test_the_bundled_target_passes_every_item(capsys: pytest.CaptureFixture[str]
         '{"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
         "PASS  boot_answer reset CP_BOOT: PUT http://127.0.0.1:PORT/api/stations/CP_BOOT/boot-answer → HTTP 200 "
         '{"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
-        "check ok: 13 passed, 0 failed, 1 skipped in T s",
+        "check ok: 14 passed, 0 failed, 1 skipped in T s",
     ]
 
 
@@ -87,7 +89,7 @@ def test_a_broken_template_is_named_with_the_answer(tmp_path: Path, capsys: pyte
         '{"error": "Not Found: PUT /api/station/CP_BOOT/boot-answer."} (expected HTTP 2xx)',
         "FAIL  boot_answer reset CP_BOOT: PUT http://127.0.0.1:PORT/api/station/CP_BOOT/boot-answer → HTTP 404 "
         '{"error": "Not Found: PUT /api/station/CP_BOOT/boot-answer."} (expected HTTP 2xx)',
-        "check FAILED: 10 passed, 3 failed, 1 skipped in T s",
+        "check FAILED: 11 passed, 3 failed, 1 skipped in T s",
     ]
 
 
@@ -109,19 +111,37 @@ def test_a_trigger_the_api_refuses_is_named_and_the_station_stays_connected_for_
     ]
 
 
+def test_a_request_the_scenarios_need_and_the_target_lacks_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trigger = {"path": "/api/octt/1.6/{station_id}/{action_kebab}", "body": "{payload}"}
+    routes = {action: trigger for action in ("GetConfiguration", "Reset", "RemoteStartTransaction")}
+    path = bundled(tmp_path, driver={"preset": None, "routes": routes})
+    scenarios = [str(ROOT / "scenarios" / "core"), str(ROOT / "scenarios" / "boot")]
+    assert main(["check", "--target", str(path), *scenarios]) == 1
+    out = normalised(capsys.readouterr().out)
+    assert out[3] == (
+        "FAIL  requests for the scenarios: none for ChangeConfiguration, ClearCache, RemoteStopTransaction, "
+        "UnlockConnector, boot_answer: add driver.routes.ChangeConfiguration, driver.routes.ClearCache, "
+        "driver.routes.RemoteStopTransaction, driver.routes.UnlockConnector, driver.requests.boot_answer"
+    )
+
+
 def test_a_refused_handshake_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = bundled(tmp_path, provision=False, additional_questions=[])
     assert main(["check", "--target", str(path)]) == 1
     assert normalised(capsys.readouterr().out)[1:] == [
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
+        "PASS  requests for the scenarios: every one they make has a template (ChangeConfiguration, ClearCache, "
+        "GetConfiguration, RemoteStartTransaction, RemoteStopTransaction, Reset, UnlockConnector)",
         "SKIP  provisioning: provision: false (the CSMS must already know stations and tokens)",
         "FAIL  websocket CP_1: cannot open the websocket ws://127.0.0.1:PORT/ocpp/CP_1: HTTP 404 during the "
         "websocket handshake",
         "FAIL  websocket CP_BOOT: cannot open the websocket ws://127.0.0.1:PORT/ocpp/CP_BOOT: HTTP 404 during the "
         "websocket handshake",
         "SKIP  boot_answer: the target does not declare AQ-1",
-        "check FAILED: 2 passed, 2 failed, 2 skipped in T s",
+        "check FAILED: 3 passed, 2 failed, 2 skipped in T s",
     ]
 
 
