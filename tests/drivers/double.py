@@ -13,12 +13,13 @@ from aiohttp import web
 @dataclass(frozen=True)
 class Seen:
     """One request as the API received it: method, path with query, JSON body (None without one), and the
-    Authorization header."""
+    Authorization and X-API-Key headers."""
 
     method: str
     path: str
     body: Any = None
     authorization: str | None = None
+    api_key: str | None = None
 
 
 Answer = Callable[[Seen], tuple[int, Any]]
@@ -37,7 +38,11 @@ class ApiDouble:
     async def _handle(self, request: web.Request) -> web.Response:
         text = await request.text()
         seen = Seen(
-            request.method, request.path_qs, json.loads(text) if text else None, request.headers.get("Authorization")
+            request.method,
+            request.path_qs,
+            json.loads(text) if text else None,
+            request.headers.get("Authorization"),
+            request.headers.get("X-API-Key"),
         )
         self.seen.append(seen)
         status, data = self.answer(seen)

@@ -129,7 +129,7 @@ async def test_the_module_api_example(api: ApiDouble, monkeypatch: pytest.Monkey
         ("POST", f"{base}/reset", {**station, "type": "Soft"}),
         ("GET", "/api/v1/id-tags/OCA_TOKEN_1", None),
     ]
-    assert {s.authorization for s in api.seen} == {None}
+    assert {(s.authorization, s.api_key) for s in api.seen} == {(None, "module-key-1")}
 
 
 async def test_the_module_api_example_provisions_with_its_own_field_names(
