@@ -4,8 +4,8 @@ Without paths, ``run`` replays the suite shipped with ocpp-harness (:mod:`harnes
 ``--with-shipped`` adds the shipped suite to them. Without ``--target``, the bundled CSMS is the target.
 
 Exit codes: 0 nothing FAILed or ERRORed; 1 some case FAILed or ERRORed, or a declared deviation passed (or
-``validate`` found mistakes); 2 bad usage, target file or scenario file; 3 the CSMS cannot be reached. A FAIL the
-target file declares as a known deviation does not fail the run.
+``validate`` found mistakes, or a ``check`` item failed); 2 bad usage, target file or scenario file; 3 the CSMS
+cannot be reached. A FAIL the target file declares as a known deviation does not fail the run.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from harness.config import Target, load_target
 from harness.outcomes import HarnessError, ScenarioError, TargetError
-from harness.scenario.model import PROFILES
+from harness.scenario.model import PROFILES, Scenario
 from harness.suite import LOCAL_DEFAULT_TARGET, default_target, display_path, shipped_scenarios, starter_target
 
 if TYPE_CHECKING:
@@ -80,6 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     init.add_argument("--station-id", help="charging station id of the default station")
     init.add_argument("--force", action="store_true", help="overwrite the file if it exists")
 
+    check = commands.add_parser(
+        "check", help="pre-flight a target: endpoints, a boot, every driver request tried with harmless values"
+    )
+    check.add_argument(
+        "paths", nargs="*", help="scenario files or folders whose driver requests to check (default: the shipped suite)"
+    )
+    check.add_argument("--target", required=True, help="target file")
+
     csms = commands.add_parser("csms", help="run the bundled CSMS")
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, default=9000)
@@ -93,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         if args.command == "csms":
             return _csms(args.host, args.port, args.db)
+        if args.command == "check":
+            return _check(args.target, _scenario_paths(args.paths, with_shipped=False))
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -160,21 +169,69 @@ def _csms(host: str, port: int, db: str) -> int:
 
 async def _reachable(target: Target) -> str | None:
     """None when every endpoint the stations use accepts a TCP connection, else a one-line reason."""
+    from harness.check import tcp_probe
+
     for station in target.stations.values():
         url = target.endpoint(station).ws_url
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), target.timeouts.connect_s)
-        except (OSError, TimeoutError) as exc:
-            return f"cannot reach the CSMS at {url} (station '{station.role}'): {exc.__class__.__name__} {exc}".strip()
-        writer.close()
+        reason = await tcp_probe(url, target.timeouts.connect_s)
+        if reason is not None:
+            return f"cannot reach the CSMS at {url} (station '{station.role}'): {reason}"
     return None
+
+
+def _load_scenarios(paths: Sequence[str]) -> list[Scenario] | None:
+    """The scenarios of ``paths``; None, with the problems printed, when a path is missing or a file is wrong."""
+    from harness.scenario.loader import load_scenarios
+
+    for path in paths:
+        if not Path(path).exists():
+            print(f"error: {path}: no such file or folder", file=sys.stderr)
+            return None
+    scenarios, problems = load_scenarios(paths)
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"error: {len(problems)} problem(s) in scenario files; nothing was run", file=sys.stderr)
+        return None
+    return scenarios
+
+
+def _check(path: str, scenario_paths: Sequence[str]) -> int:
+    """``ocpp-harness check``: the pre-flight of :mod:`harness.check`, one verdict line per item."""
+    import tempfile
+
+    from harness.check import run_check
+    from harness.session import BundledCsms
+
+    try:
+        target = load_target(path)
+    except TargetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    scenarios = _load_scenarios(scenario_paths)
+    if scenarios is None:
+        return EXIT_USAGE
+    print(f"ocpp-harness check: {target.name} ({target.path})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="ocpp-harness-check-") as folder:
+        csms = None
+        try:
+            if target.bundled:
+                csms = BundledCsms(Path(folder) / "csms.sqlite3")
+                csms.start()
+                target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
+            result = asyncio.run(run_check(target, scenarios, say=lambda item: print(item, flush=True)))
+        except TargetError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        finally:
+            if csms is not None:
+                csms.stop()
+    print(result.summary())
+    return result.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:
     from harness.report.terminal import format_result_line, format_running_line, format_summary_table
-    from harness.scenario.loader import load_scenarios
     from harness.session import Session, expand, new_run_id, shuffled
 
     try:
@@ -182,16 +239,8 @@ def _run(args: argparse.Namespace) -> int:
     except TargetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    paths = _scenario_paths(args.paths, with_shipped=args.with_shipped)
-    for path in paths:
-        if not Path(path).exists():
-            print(f"error: {path}: no such file or folder", file=sys.stderr)
-            return EXIT_USAGE
-    scenarios, problems = load_scenarios(paths)
-    if problems:
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"error: {len(problems)} problem(s) in scenario files; nothing was run", file=sys.stderr)
+    scenarios = _load_scenarios(_scenario_paths(args.paths, with_shipped=args.with_shipped))
+    if scenarios is None:
         return EXIT_USAGE
     every_case = expand(scenarios, target)
     for unknown in target.unknown_deviations([c.id for c in every_case], [s.id for s in scenarios]):

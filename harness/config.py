@@ -8,7 +8,7 @@ dataclasses; ``${NAME}`` / ``${NAME:-default}`` take values from the environment
 
 from __future__ import annotations
 
-import difflib
+import base64
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -18,8 +18,22 @@ from typing import Any
 
 import yaml
 
+from harness.drivers.templates import (
+    DEFAULT_CALLERROR,
+    PRESETS,
+    REQUEST_NAMES,
+    TRIGGER_NAMES,
+    Condition,
+    RequestTemplate,
+    configure_payload_schema,
+    ocpp_request_schema,
+    parse_condition,
+    parse_request,
+)
+from harness.drivers.templates import suggest as _suggest
 from harness.outcomes import TargetError
-from harness.scenario.model import PROFILES
+from harness.scenario.model import CONFIGURE_OPERATIONS, PROFILES
+from ocppj.schemas import csms_actions
 
 TOKEN_TYPES = ("central", "iso14443", "keycode", "iso15693")
 TOKEN_STATES = ("valid", "blocked", "expired", "invalid")
@@ -57,16 +71,50 @@ class TokenSet:
     invalid: str | None = None  # unknown to the CSMS; default: tokens.invalid
 
 
+@dataclass(frozen=True)
+class Auth:
+    """``driver.auth``: a bearer token or Basic credentials for the CSMS API (RFC 6750, RFC 7617)."""
+
+    bearer: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def header(self) -> str:
+        if self.bearer is not None:
+            return f"Bearer {self.bearer}"
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def summary(self) -> dict[str, Any]:
+        if self.bearer is not None:
+            return {"bearer": MASK}
+        return {"basic": {"username": self.username, "password": MASK}}
+
+
 @dataclass(frozen=True, kw_only=True)
 class DriverConfig:
     kind: str = "http"
     preset: str | None = "octt"  # request templates: "octt" (the public trigger contract) or "bundled"
     base_url: str | None = None  # default: the API URL of the default station's security profile
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    auth: Auth | None = None
     timeout_s: float = 35.0
-    requests: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # templates overriding the preset
-    python_class: str | None = None  # "package.module:ClassName" for kind python
-    options: Mapping[str, Any] = field(default_factory=dict)
+    # Templates may hold ${ENV} secrets (a key in a query string): kept out of repr, masked in summary().
+    requests: Mapping[str, RequestTemplate] = field(default_factory=dict, repr=False)  # the preset's, then the target's
+    routes: Mapping[str, RequestTemplate] = field(default_factory=dict, repr=False)  # trigger requests by OCPP action
+    success: Condition = Condition()  # what a request's answer must be unless its template says otherwise
+    callerror: Condition = DEFAULT_CALLERROR  # how the API relays a station's CALLERROR to a trigger
+    python_class: str | None = None  # "module:ClassName" for kind python, importable from the target's folder
+    python_factory: type[Any] | None = field(default=None, repr=False, compare=False)  # the loaded class
+    options: Any = field(default_factory=dict, repr=False)  # for kind python: the class's Options, or the mapping
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values a report must never show: header values, the bearer token, the Basic password (values shorter
+        than four characters, such as a header flag ``1``, are left alone rather than masked everywhere)."""
+        values = [*self.headers.values()]
+        if self.auth is not None:
+            values += [v for v in (self.auth.bearer, self.auth.password, self.auth.header()) if v]
+        return tuple(sorted({v for v in values if len(v) >= 4}, key=len, reverse=True))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,12 +226,7 @@ class Target:
             "parent_id_tag": self.parent_id_tag,
             "profiles": list(self.profiles),
             "additional_questions": list(self.additional_questions),
-            "driver": {
-                "kind": self.driver.kind,
-                "preset": self.driver.preset,
-                "base_url": self.driver.base_url,
-                "headers": {name: MASK for name in self.driver.headers},
-            },
+            "driver": self._driver_summary(),
             "timeouts": {
                 "response_s": self.timeouts.response_s,
                 "step_s": self.timeouts.step_s,
@@ -194,10 +237,28 @@ class Target:
             "deviations": [{"case": d.case, "reason": d.reason} for d in self.deviations],
         }
 
+    def _driver_summary(self) -> dict[str, Any]:
+        driver = self.driver
+        if driver.kind == "manual":
+            return {"kind": driver.kind}
 
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+        def masked(text: str) -> str:
+            for secret in driver.secrets():
+                text = text.replace(secret, MASK)
+            return text
+
+        summary: dict[str, Any] = {"kind": driver.kind}
+        if driver.kind == "python":
+            summary["class"] = driver.python_class
+        summary.update(
+            preset=driver.preset,
+            base_url=driver.base_url,
+            headers={name: MASK for name in driver.headers},
+            auth=driver.auth.summary() if driver.auth else None,
+            requests={name: masked(f"{t.method} {t.path}") for name, t in driver.requests.items()},
+            routes={action: masked(f"{t.method} {t.path}") for action, t in driver.routes.items()},
+        )
+        return summary
 
 
 class _Reader:
@@ -309,7 +370,20 @@ _STATION = (
     "model",
     "optional_fields",
 )
-_DRIVER = ("kind", "preset", "base_url", "headers", "timeout_s", "requests", "class", "options")
+_DRIVER = (
+    "kind",
+    "preset",
+    "base_url",
+    "headers",
+    "auth",
+    "timeout_s",
+    "success",
+    "callerror",
+    "requests",
+    "routes",
+    "class",
+    "options",
+)
 
 
 def load_target(path: str | Path) -> Target:
@@ -408,26 +482,39 @@ def parse_target(raw: Any, path: str) -> Target:
             "driver.kind", f"unknown driver '{kind}'{_suggest(kind, DRIVER_KINDS)} (allowed: {', '.join(DRIVER_KINDS)})"
         )
     preset = r.optional_string(raw_driver.get("preset", "bundled" if bundled else "octt"), "driver.preset")
-    if preset is not None and preset not in ("octt", "bundled"):
-        raise r.fail("driver.preset", f"unknown preset '{preset}'{_suggest(preset, ('octt', 'bundled'))}")
+    if preset is not None and preset not in PRESETS:
+        raise r.fail("driver.preset", f"unknown preset '{preset}'{_suggest(preset, PRESETS)}")
     headers = r.mapping(raw_driver.get("headers"), "driver.headers", tuple(raw_driver.get("headers") or ()))
-    requests = r.mapping(raw_driver.get("requests"), "driver.requests", tuple(raw_driver.get("requests") or ()))
     python_class = r.optional_string(raw_driver.get("class"), "driver.class")
     if kind == "python" and not python_class:
-        raise r.fail("driver", "kind python needs 'class: package.module:ClassName'")
+        raise r.fail("driver", "kind python needs 'class: module:ClassName'")
     driver = DriverConfig(
         kind=kind,
         preset=preset,
         base_url=r.optional_string(raw_driver.get("base_url"), "driver.base_url"),
         headers={str(k): r.string(v, f"driver.headers.{k}") for k, v in headers.items()},
+        auth=_auth(r, raw_driver.get("auth"), headers),
         timeout_s=r.number(raw_driver.get("timeout_s", 35.0), "driver.timeout_s"),
         requests={
-            str(k): r.mapping(v, f"driver.requests.{k}", ("method", "path", "body"), required=("path",))
-            for k, v in requests.items()
+            **_requests(r, PRESETS.get(preset or "", {}), "driver.preset"),
+            **_requests(r, raw_driver.get("requests"), "driver.requests"),
         },
+        routes=_routes(r, raw_driver.get("routes")),
+        success=parse_condition(raw_driver["success"], "driver.success", r.fail)
+        if "success" in raw_driver
+        else Condition(),
+        callerror=parse_condition(raw_driver["callerror"], "driver.callerror", r.fail)
+        if "callerror" in raw_driver
+        else DEFAULT_CALLERROR,
         python_class=python_class,
         options=r.mapping(raw_driver.get("options"), "driver.options", tuple(raw_driver.get("options") or ())),
     )
+    if kind == "python":
+        from harness.drivers.python import driver_options, load_driver_class
+
+        assert python_class is not None
+        factory = load_driver_class(python_class, Path(path).resolve().parent, fail=r.fail)
+        driver = replace(driver, python_factory=factory, options=driver_options(factory, driver.options, r.fail))
 
     raw_timeouts = r.mapping(
         top.get("timeouts"),
@@ -460,6 +547,68 @@ def parse_target(raw: Any, path: str) -> Target:
         provision=r.boolean(top.get("provision", bundled), "provision"),
         deviations=deviations,
     )
+
+
+def _auth(r: _Reader, raw: Any, headers: Mapping[str, Any]) -> Auth | None:
+    """``auth: {bearer: TOKEN}`` or ``auth: {basic: {username, password}}``: the Authorization header of every
+    API request."""
+    if raw is None:
+        return None
+    entry = r.mapping(raw, "driver.auth", ("bearer", "basic"))
+    if len(entry) != 1:
+        raise r.fail("driver.auth", "give one of 'bearer' or 'basic'")
+    if any(str(name).lower() == "authorization" for name in headers):
+        raise r.fail("driver.auth", "driver.headers sets Authorization too; keep one of them")
+    if "bearer" in entry:
+        return Auth(bearer=r.string(entry["bearer"], "driver.auth.bearer"))
+    basic = r.mapping(entry["basic"], "driver.auth.basic", ("username", "password"), required=("username", "password"))
+    return Auth(
+        username=r.string(basic["username"], "driver.auth.basic.username"),
+        password=r.string(basic["password"], "driver.auth.basic.password"),
+    )
+
+
+def _requests(r: _Reader, raw: Any, where: str) -> dict[str, RequestTemplate]:
+    """Named requests (``trigger``, ``create_token``, ``boot_answer`` ...), each offering its own placeholders."""
+    if isinstance(raw, dict):
+        for name in raw:
+            if name in csms_actions():
+                raise r.fail(where, f"'{name}' is an OCPP action: its trigger route goes under driver.routes.{name}")
+    entries = r.mapping(raw, where, tuple(REQUEST_NAMES))
+    return {
+        str(name): parse_request(
+            value,
+            f"{where}.{name}",
+            names=REQUEST_NAMES[name],
+            payload_schema=configure_payload_schema(name) if name in CONFIGURE_OPERATIONS else None,
+            fail=r.fail,
+            trigger=name == "trigger",
+        )
+        for name, value in entries.items()
+    }
+
+
+def _routes(r: _Reader, raw: Any) -> dict[str, RequestTemplate]:
+    """``routes: {RemoteStartTransaction: {...}}``: the trigger request of each action that has its own;
+    ``{payload.x}`` is checked against the action's OCPP 1.6 request schema."""
+    entries = r.mapping(raw, "driver.routes", tuple(raw or ()) if isinstance(raw, dict) else ())
+    actions = csms_actions()
+    routes: dict[str, RequestTemplate] = {}
+    for action, value in entries.items():
+        if action not in actions:
+            raise r.fail(
+                "driver.routes",
+                f"'{action}' is not an action a CSMS sends{_suggest(str(action), actions)} (OCPP 1.6 §5)",
+            )
+        routes[str(action)] = parse_request(
+            value,
+            f"driver.routes.{action}",
+            names=TRIGGER_NAMES,
+            payload_schema=ocpp_request_schema(action),
+            fail=r.fail,
+            trigger=True,
+        )
+    return routes
 
 
 def _deviations(r: _Reader, raw: Any, token_types: tuple[str, ...]) -> tuple[Deviation, ...]:

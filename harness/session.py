@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.config import TOKEN_TYPES, Target, scenario_variables
-from harness.drivers import make_driver
+from harness.drivers import Driver, call_hook, make_driver
 from harness.outcomes import HarnessError
 from harness.report import write_reports
 from harness.report.trace import TraceWriter
@@ -196,42 +196,17 @@ class Session:
             time.sleep(max(0.0, self._last_case_ended + pause_s - time.monotonic()))
 
     async def _replay(self, case: Case, on_record: Callable[..., None]) -> Engine:
-        target = self.target
-        station = target.station(case.scenario.station)
-        endpoint = target.endpoint(station)
-        clock = Clock()
-        spec = StationSpec(
-            station_id=station.id,
-            vendor=station.vendor,
-            model=station.model,
-            connectors=station.connectors,
-            optional_fields=station.optional_fields,
-        )
-        engine = Engine(
-            case.scenario,
-            station_spec=spec,
-            variables=scenario_variables(target, station, case.token_type or "central"),
-            settings=EngineSettings(
-                station_id=station.id,
-                connector_id=station.connector,
-                response_timeout_s=target.timeouts.response_s,
-                step_timeout_s=target.timeouts.step_s,
-                cleanup_timeout_s=target.timeouts.cleanup_s,
-            ),
-            now=clock.now(),
-            transaction_ids=self._transaction_ids,
-        )
-        driver = make_driver(target)
+        driver = make_driver(self.target)
         try:
-            await replay(
-                engine,
-                url=station_url(endpoint, station),
-                headers=basic_auth_headers(station),
-                driver=driver,
-                clock=clock,
-                timeouts=target.timeouts,
-                on_record=on_record,
-            )
+            await call_hook("before_case", driver.before_case(case))
+            verdict = Verdict.ERROR
+            try:
+                engine = await replay_case(
+                    self.target, case, driver=driver, on_record=on_record, transaction_ids=self._transaction_ids
+                )
+                verdict = engine.outcome.verdict if engine.outcome is not None else Verdict.ERROR
+            finally:
+                await call_hook("after_case", driver.after_case(case, verdict))
         finally:
             await driver.aclose()
         return engine
@@ -300,6 +275,53 @@ class Session:
         except OSError:
             pass  # a file system without symlinks: the run directory is still complete
         return run
+
+
+async def replay_case(
+    target: Target,
+    case: Case,
+    *,
+    driver: Driver,
+    on_record: Callable[..., None],
+    transaction_ids: dict[int, str] | None = None,
+) -> Engine:
+    """One case over a real websocket through ``driver``, to the end of its cleanup (no hooks: the session calls
+    them around it; ``ocpp-harness check`` replays its probe with it). ``transaction_ids``: those the CSMS gave
+    earlier in the run."""
+    station = target.station(case.scenario.station)
+    endpoint = target.endpoint(station)
+    clock = Clock()
+    spec = StationSpec(
+        station_id=station.id,
+        vendor=station.vendor,
+        model=station.model,
+        connectors=station.connectors,
+        optional_fields=station.optional_fields,
+    )
+    engine = Engine(
+        case.scenario,
+        station_spec=spec,
+        variables=scenario_variables(target, station, case.token_type or "central"),
+        settings=EngineSettings(
+            station_id=station.id,
+            connector_id=station.connector,
+            response_timeout_s=target.timeouts.response_s,
+            step_timeout_s=target.timeouts.step_s,
+            cleanup_timeout_s=target.timeouts.cleanup_s,
+        ),
+        now=clock.now(),
+        transaction_ids=transaction_ids,
+    )
+    await replay(
+        engine,
+        url=station_url(endpoint, station),
+        headers=basic_auth_headers(station),
+        driver=driver,
+        clock=clock,
+        timeouts=target.timeouts,
+        on_record=on_record,
+    )
+    return engine
 
 
 def environment() -> dict[str, str]:

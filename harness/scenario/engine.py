@@ -91,10 +91,31 @@ class DriverRequest:
 
 @dataclass(frozen=True)
 class DriverOutcome:
-    """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up)."""
+    """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up). ``request``
+    names the driver request (``boot_answer``, ``trigger Reset``); an HTTP driver adds the exchange it made, with
+    the first characters of the answer and secrets masked, so a report shows what the API said."""
 
     ok: bool
     detail: str = ""
+    request: str = ""
+    method: str = ""
+    url: str = ""
+    http_status: int | None = None
+    answer: str = ""
+
+    @property
+    def exchange(self) -> str:
+        if not self.method:
+            return ""
+        status = "no answer" if self.http_status is None else f"HTTP {self.http_status}"
+        return f"{self.method} {self.url} → {status} {self.answer}".rstrip()
+
+    def describe(self) -> str:
+        """One line: ``driver request 'boot_answer' (PUT http://… → HTTP 404 {…}) failed: expected HTTP 2xx``."""
+        name = f"driver request '{self.request}'" if self.request else "driver request"
+        via = f" ({self.exchange})" if self.exchange else ""
+        why = f": {self.detail}" if self.detail else ""
+        return f"{name}{via} {'ok' if self.ok else 'failed'}{why}"
 
 
 @dataclass
@@ -349,23 +370,22 @@ class Engine:
         self._guard(now, run)
 
     def driver_done(self, request_id: int, outcome: DriverOutcome, now: float) -> None:
+        if not outcome.request:
+            outcome = replace(outcome, request=self._request_steps.get(request_id, (-1, ""))[1])
+
         def run() -> None:
-            _, name = self._request_steps.get(request_id, (-1, "?"))
             self._driver_outcomes[request_id] = outcome
-            state = "ok" if outcome.ok else "failed"
-            self.records.append(
-                WireRecord("*", now, f"driver request {request_id} ({name}): {state} {outcome.detail}".rstrip())
-            )
+            self.records.append(WireRecord("*", now, f"{outcome.describe()} (request {request_id})"))
             cleanup = self._cleanup
             if cleanup is not None:
                 if cleanup.awaited_request == request_id:
                     if not outcome.ok:
-                        self.cleanup_problems.append(f"driver request '{name}' failed: {outcome.detail}")
+                        self.cleanup_problems.append(outcome.describe())
                     cleanup.awaited_request = None
                     cleanup.index += 1
                 return
             if not outcome.ok:
-                raise HarnessError(f"the driver could not make the CSMS act ('{name}'): {outcome.detail}")
+                raise HarnessError(outcome.describe())
             if self._state.awaited_request == request_id:
                 self._complete_step(now)
 
@@ -462,14 +482,11 @@ class Engine:
         """A failure right after the driver made the CSMS act names that request and its answer: a request the
         CSMS read differently than the target file meant is then visible as such (not as a CSMS bug alone)."""
         recent = [
-            (name, self._driver_outcomes[request_id])
-            for request_id, (index, name) in self._request_steps.items()
+            self._driver_outcomes[request_id]
+            for request_id, (index, _) in self._request_steps.items()
             if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes
         ]
-        if not recent:
-            return ""
-        name, outcome = recent[-1]
-        return f" (after driver request '{name}': {outcome.detail})" if outcome.detail else ""
+        return f" (after {recent[-1].describe()})" if recent else ""
 
     def _pump(self, now: float) -> None:
         """Run steps (or the cleanup) and send station CALLs until everything waits for an input. After the
@@ -836,7 +853,7 @@ class Engine:
     ) -> int:
         resolved = matchers.resolve(dict(payload), self.variables)
         self._next_request_id += 1
-        self._request_steps[self._next_request_id] = (step_index, name)
+        self._request_steps[self._next_request_id] = (step_index, f"trigger {name}" if kind == "trigger" else name)
         self._requests.append(DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id))
         return self._next_request_id
 

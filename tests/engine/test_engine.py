@@ -291,8 +291,8 @@ def test_a_csms_call_that_never_comes_fails_after_the_step_timeout(tmp_path: Pat
     outcome = run(tmp_path, REMOTE_STOP).outcome
     assert outcome is not None and outcome.verdict is Verdict.FAIL
     assert outcome.message == (
-        "the CSMS did not send RemoteStopTransaction within 20.0 s (after driver request 'RemoteStopTransaction': "
-        "scripted)"
+        "the CSMS did not send RemoteStopTransaction within 20.0 s (after driver request "
+        "'trigger RemoteStopTransaction' ok: scripted)"
     )
 
 
@@ -306,7 +306,7 @@ def test_a_schema_invalid_csms_call_gets_a_callerror_and_fails(tmp_path: Path) -
 def test_a_driver_failure_is_an_error_not_a_failure(tmp_path: Path) -> None:
     outcome = run(tmp_path, REMOTE_STOP, driver_ok=False).outcome
     assert outcome is not None and outcome.verdict is Verdict.ERROR
-    assert outcome.message == "the driver could not make the CSMS act ('RemoteStopTransaction'): scripted"
+    assert outcome.message == "driver request 'trigger RemoteStopTransaction' failed: scripted"
 
 
 def test_an_unsolicited_csms_call_is_answered_and_warned_about(tmp_path: Path) -> None:
@@ -353,7 +353,7 @@ def test_leading_configure_steps_run_before_the_station_is_switched_on(tmp_path:
     engine = run(tmp_path, steps)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     texts = [record.text for record in engine.records]
-    assert texts[0] == "driver request 1 (boot_answer): ok scripted"
+    assert texts[0] == "driver request 'boot_answer' ok: scripted (request 1)"
     assert texts[1] == "connected to ws://test/ocpp/CP_1 (subprotocol 'ocpp1.6')"
 
 

@@ -83,7 +83,7 @@ def test_scenario_cleanup_steps_run_after_the_verdict_and_a_driver_failure_is_a_
     cleanup = [{"configure": "boot_answer", "payload": {"status": "Accepted"}}]
     engine = run(tmp_path, BOOT, cleanup=cleanup)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
-    assert any(record.text == "driver request 1 (boot_answer): ok scripted" for record in engine.records)
+    assert any(record.text == "driver request 'boot_answer' ok: scripted (request 1)" for record in engine.records)
     assert engine.cleanup_problems == []
 
     failed = run(tmp_path, BOOT, driver_ok=False, cleanup=cleanup)
