@@ -29,7 +29,8 @@ def test_unknown_top_level_key_suggests_the_right_one(write: WriteFile, problems
     assert problems(path) == [
         "scenarios/core/TC_003_CSMS.yaml:4:1: unknown key 'timout'; did you mean 'timeout_s'?",
         "scenarios/core/TC_003_CSMS.yaml:5:1: unknown key 'colour'; expected one of: id, title, profile, "
-        "references, description, station, additional_question, parametrize, timeout_s, configuration, optional_fields, steps, cleanup",
+        "references, description, station, additional_question, parametrize, timeout_s, configuration, "
+        "optional_fields, steps, cleanup",
     ]
 
 
