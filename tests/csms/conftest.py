@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from csms_kit import Api, StationSocket, open_socket
+from csms_kit import Api, Stations, StationSocket
 
 from csms.app import CsmsServer
 
@@ -39,23 +39,4 @@ async def open_station(csms: CsmsServer, api: Api) -> AsyncIterator[OpenStation]
     """``await open_station("CP_1")``: provision (unless told not to), connect offering ``ocpp1.6``, and
     optionally boot."""
     async with contextlib.AsyncExitStack() as stack:
-
-        async def factory(
-            station_id: str = "CP_1",
-            *,
-            provision: bool = True,
-            boot: bool = False,
-            path: str | None = None,
-            subprotocols: Sequence[str] | None = ("ocpp1.6",),
-            headers: dict[str, str] | None = None,
-        ) -> StationSocket:
-            if provision:
-                await api.provision(station_id)
-            ws = await open_socket(f"{csms.ws_url}/{path or station_id}", subprotocols=subprotocols, headers=headers)
-            stack.push_async_callback(ws.close)
-            station = StationSocket(ws)
-            if boot:
-                assert (await station.boot())["status"] == "Accepted"
-            return station
-
-        yield factory
+        yield Stations(csms.ws_url, api, stack).open
