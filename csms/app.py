@@ -33,6 +33,7 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
+from csms.policy import Policy
 from csms.store import (
     BOOT_STATUSES,
     TOKEN_STATUSES,
@@ -260,7 +261,10 @@ class _Connection:
 
 
 class CsmsServer:
-    """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up."""
+    """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up.
+
+    ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`).
+    """
 
     def __init__(
         self,
@@ -270,6 +274,7 @@ class CsmsServer:
         db_path: str | Path,
         call_timeout_s: float = 30.0,
         heartbeat_interval_s: int = 300,
+        strict: bool = False,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -278,6 +283,7 @@ class CsmsServer:
         self._db_path = db_path
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
+        self._policy = Policy.for_mode(strict=strict)
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
         self._store: Store | None = None
@@ -303,7 +309,7 @@ class CsmsServer:
         except BaseException:
             await self._shutdown()
             raise
-        log.info("CSMS listening on %s (API %s)", self.ws_url, self.api_url)
+        log.info("CSMS listening on %s (API %s) in %s mode", self.ws_url, self.api_url, self.mode)
         return self
 
     async def __aexit__(
@@ -328,6 +334,14 @@ class CsmsServer:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def mode(self) -> str:
+        return "strict" if self._policy.strict else "lenient"
 
     @property
     def port(self) -> int:
@@ -359,6 +373,7 @@ class CsmsServer:
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[_json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
+        app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
         app.router.add_post("/api/stations", self._provision_station)
         app.router.add_get("/api/stations", self._list_stations)
@@ -488,6 +503,7 @@ class CsmsServer:
             store=self.store,
             now_s=received_at_s,
             heartbeat_interval_s=self._heartbeat_interval_s,
+            policy=self._policy,
         )
         answer = await handlers.answer_call(frame, context)
         reply = answer.frame
@@ -554,6 +570,15 @@ class CsmsServer:
                 for status in connectors
             ],
         }
+
+    async def _get_settings(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                **self._policy.as_json(),
+                "call_timeout_s": self._call_timeout_s,
+                "heartbeat_interval_s": self._heartbeat_interval_s,
+            }
+        )
 
     async def _known_station(self, station_id: str) -> Station:
         station = await self.store.get_station(station_id)
@@ -763,8 +788,9 @@ class CsmsServer:
         return web.json_response(reply.frame.payload, headers=headers)
 
 
-async def serve(*, host: str, port: int, db_path: str | Path) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms``)."""
-    async with CsmsServer(host=host, port=port, db_path=db_path) as server:
-        print(f"CSMS listening on {server.ws_url} (API {server.api_url})", flush=True)
+async def serve(*, host: str, port: int, db_path: str | Path, strict: bool = False) -> None:
+    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``)."""
+    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict) as server:
+        mode = " in strict mode" if strict else ""
+        print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
         await asyncio.get_running_loop().create_future()

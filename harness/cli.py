@@ -45,13 +45,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, default=9000)
     csms.add_argument("--db", default="csms.sqlite3", help="SQLite file")
+    csms.add_argument(
+        "--strict",
+        action="store_true",
+        help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
+    )
 
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
             return _validate(args.paths)
         if args.command == "csms":
-            return _csms(args.host, args.port, args.db)
+            return _csms(args.host, args.port, args.db, strict=args.strict)
         return _run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -74,11 +79,11 @@ def _validate(paths: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def _csms(host: str, port: int, db: str) -> int:
+def _csms(host: str, port: int, db: str, *, strict: bool = False) -> int:
     from csms.app import serve
 
     try:
-        asyncio.run(serve(host=host, port=port, db_path=db))
+        asyncio.run(serve(host=host, port=port, db_path=db, strict=strict))
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -40,3 +41,42 @@ async def open_station(csms: CsmsServer, api: Api) -> AsyncIterator[OpenStation]
     optionally boot."""
     async with contextlib.AsyncExitStack() as stack:
         yield Stations(csms.ws_url, api, stack).open
+
+
+@dataclass
+class Rig:
+    """A CSMS started by :func:`start_csms`, its API and its stations."""
+
+    csms: CsmsServer
+    api: Api
+    open_station: OpenStation
+
+
+StartCsms = Callable[..., Awaitable[Rig]]
+
+
+@pytest.fixture
+async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
+    """``await start_csms(strict=True, call_timeout_s=0.5)``: a CSMS in either mode, with its own database."""
+    async with contextlib.AsyncExitStack() as stack:
+        started = 0
+
+        async def start(
+            *,
+            strict: bool,
+            call_timeout_s: float = CALL_TIMEOUT_S,
+        ) -> Rig:
+            nonlocal started
+            started += 1
+            server = await stack.enter_async_context(
+                CsmsServer(
+                    db_path=tmp_path / f"csms-{started}.sqlite3",
+                    call_timeout_s=call_timeout_s,
+                    heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+                    strict=strict,
+                )
+            )
+            api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+            return Rig(server, api, Stations(server.ws_url, api, stack).open)
+
+        yield start
