@@ -33,7 +33,7 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
-from csms.policy import Policy
+from csms.policy import Policy, retry_after_s
 from csms.store import (
     BOOT_STATUSES,
     TOKEN_STATUSES,
@@ -235,6 +235,22 @@ async def _json_errors(
         return web.json_response({"error": "The CSMS failed internally; see its log."}, status=500)
 
 
+class _Line:
+    """What the CSMS keeps about a station id across its connections.
+
+    ``holder``: the connection attempt that owns the station id (strict mode: one at a time). ``closed_at_s``:
+    when its last OCPP connection closed (loop time).
+    """
+
+    def __init__(self) -> None:
+        self.holder: object | None = None
+        self.closed_at_s: float | None = None
+
+    def release(self, holder: object) -> None:
+        if self.holder is holder:
+            self.holder = None
+
+
 class _Connection:
     """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it."""
 
@@ -243,12 +259,14 @@ class _Connection:
         *,
         station_id: str,
         ws: web.WebSocketResponse,
+        line: _Line,
         store: Store,
         call_timeout_s: float,
         clock: Callable[[], float],
     ) -> None:
         self.station_id = station_id
         self.ws = ws
+        self.line = line
         self._send_lock = asyncio.Lock()
         self.outbox = Outbox(
             station_id=station_id, send=self.send, store=store, call_timeout_s=call_timeout_s, clock=clock
@@ -263,7 +281,9 @@ class _Connection:
 class CsmsServer:
     """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up.
 
-    ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`).
+    ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`). ``reconnect_grace_s``: how long
+    after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
+    mode and 0 (no pause) otherwise.
     """
 
     def __init__(
@@ -275,6 +295,7 @@ class CsmsServer:
         call_timeout_s: float = 30.0,
         heartbeat_interval_s: int = 300,
         strict: bool = False,
+        reconnect_grace_s: float | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -283,9 +304,10 @@ class CsmsServer:
         self._db_path = db_path
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
-        self._policy = Policy.for_mode(strict=strict)
+        self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
+        self._lines: dict[str, _Line] = {}
         self._store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -395,7 +417,8 @@ class CsmsServer:
 
     async def _ocpp(self, request: web.Request) -> web.StreamResponse:
         """Refusals happen before the upgrade: 404 for an unknown station (OCPP-J 1.6 §3.2), 401 for missing
-        or wrong Basic credentials whose username must be the station id (A00.FR.202-205)."""
+        or wrong Basic credentials whose username must be the station id (A00.FR.202-205), then 409 or 503
+        for a station id that is still, or only just, connected (:meth:`_refusal`)."""
         station_id = request.match_info["station_id"]
         station = await self.store.get_station(station_id)
         if station is None:
@@ -407,25 +430,62 @@ class CsmsServer:
                 text="Basic authentication with the charge point id as username is required\n",
                 headers={"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'},
             )
-        # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
-        ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
-        await ws.prepare(request)
-        if ws.ws_protocol != SUBPROTOCOL:
-            # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
-            log.info(
-                "station %r offered no acceptable subprotocol (%r): closing",
-                station_id,
-                request.headers.get("Sec-WebSocket-Protocol"),
+        line = self._lines.setdefault(station_id, _Line())
+        refusal = self._refusal(station_id, line)
+        if refusal is not None:
+            raise refusal
+        if self._policy.one_connection:
+            line.holder = request
+        try:
+            # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
+            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
+            await ws.prepare(request)
+            if ws.ws_protocol != SUBPROTOCOL:
+                # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
+                log.info(
+                    "station %r offered no acceptable subprotocol (%r): closing",
+                    station_id,
+                    request.headers.get("Sec-WebSocket-Protocol"),
+                )
+                await ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"subprotocol ocpp1.6 required")
+                return ws
+            connection = _Connection(
+                station_id=station_id,
+                ws=ws,
+                line=line,
+                store=self.store,
+                call_timeout_s=self._call_timeout_s,
+                clock=self._clock,
             )
-            await ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"subprotocol ocpp1.6 required")
+            await self._session(connection, holder=request)
             return ws
-        connection = _Connection(
-            station_id=station_id,
-            ws=ws,
-            store=self.store,
-            call_timeout_s=self._call_timeout_s,
-            clock=self._clock,
+        finally:
+            line.release(request)
+
+    def _refusal(self, station_id: str, line: _Line) -> web.HTTPException | None:
+        """Strict mode refuses a second connection of a station id (409) instead of replacing the first. Within
+        ``reconnect_grace_s`` after a connection closed, a new one is refused with 503 and ``Retry-After``:
+        the station is to pause before it reconnects (RFC 9110 §15.6.4, §10.2.3)."""
+        if self._policy.one_connection and line.holder is not None:
+            log.info("refused websocket for station %r: it already has an open connection (strict mode)", station_id)
+            return web.HTTPConflict(text=f"charge point {station_id!r} is already connected\n")
+        wait_s = self._policy.reconnect_wait_s(line.closed_at_s, now_s=asyncio.get_running_loop().time())
+        if wait_s <= 0:
+            return None
+        log.info(
+            "refused websocket for station %r: its previous connection closed less than %g s ago (reconnect grace)",
+            station_id,
+            self._policy.reconnect_grace_s,
         )
+        return web.HTTPServiceUnavailable(
+            text=f"charge point {station_id!r} reconnected too soon; retry later\n",
+            headers={"Retry-After": str(retry_after_s(wait_s))},
+        )
+
+    async def _session(self, connection: _Connection, *, holder: object) -> None:
+        """One OCPP connection, with the tasks it owns: they are cancelled or awaited before it ends
+        (structured concurrency)."""
+        station_id = connection.station_id
         previous = self._connections.get(station_id)
         self._connections[station_id] = connection
         log.info("station %r connected", station_id)
@@ -438,8 +498,9 @@ class CsmsServer:
             connection.outbox.close()
             if self._connections.get(station_id) is connection:
                 del self._connections[station_id]
-            log.info("station %r disconnected (close code %s)", station_id, ws.close_code)
-        return ws
+            connection.line.closed_at_s = asyncio.get_running_loop().time()
+            connection.line.release(holder)
+            log.info("station %r disconnected (close code %s)", station_id, connection.ws.close_code)
 
     async def _authenticated(self, request: web.Request, station: Station) -> bool:
         credentials = basic_credentials(request.headers.get("Authorization"))

@@ -65,6 +65,7 @@ async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
             *,
             strict: bool,
             call_timeout_s: float = CALL_TIMEOUT_S,
+            reconnect_grace_s: float | None = None,
         ) -> Rig:
             nonlocal started
             started += 1
@@ -74,6 +75,7 @@ async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
                     call_timeout_s=call_timeout_s,
                     heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
                     strict=strict,
+                    reconnect_grace_s=reconnect_grace_s,
                 )
             )
             api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))

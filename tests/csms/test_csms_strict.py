@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from conftest import HEARTBEAT_INTERVAL_S, StartCsms
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from csms.app import serve
-from csms.policy import Policy
+from csms.policy import STRICT_RECONNECT_GRACE_S, Policy, retry_after_s
 from harness.cli import main as cli_main
 from ocppj.timefmt import format_time
 
@@ -31,8 +32,12 @@ def start_payload(id_tag: str, connector_id: int = 1) -> dict[str, Any]:
 
 
 def test_policy_defaults() -> None:
-    assert Policy() == Policy.for_mode(strict=False)
-    assert Policy.for_mode(strict=True).concurrent_tx
+    assert Policy.for_mode(strict=False) == Policy(strict=False, reconnect_grace_s=0.0)
+    assert STRICT_RECONNECT_GRACE_S == 0.5
+    assert Policy.for_mode(strict=True) == Policy(strict=True, reconnect_grace_s=0.5)
+    assert Policy.for_mode(strict=True, reconnect_grace_s=0).reconnect_grace_s == 0
+    with pytest.raises(ValueError):
+        Policy.for_mode(strict=True, reconnect_grace_s=-1)
 
 
 @MODES
@@ -45,6 +50,7 @@ async def test_the_mode_is_shown_in_the_api_and_the_log(
     assert reply.status == 200
     assert reply.body == {
         "strict": strict,
+        "reconnect_grace_s": 0.5 if strict else 0.0,
         "call_timeout_s": 1.0,
         "heartbeat_interval_s": HEARTBEAT_INTERVAL_S,
     }
@@ -115,3 +121,77 @@ async def test_two_stations_starting_with_one_tag_at_once(start_csms: StartCsms,
         await station.send_call("StartTransaction", start_payload("TAG_C"))
     statuses = sorted([(await station.recv())[2]["idTagInfo"]["status"] for station in stations])
     assert statuses == (["Accepted", "ConcurrentTx"] if strict else ["Accepted", "Accepted"])
+
+
+# -- one connection per station id; a pause before the same id reconnects -------------------------------------------
+
+
+def test_reconnect_wait_and_retry_after() -> None:
+    policy = Policy.for_mode(strict=True, reconnect_grace_s=2.0)
+    assert policy.reconnect_wait_s(None, now_s=100.0) == 0
+    assert policy.reconnect_wait_s(99.0, now_s=100.0) == 1.0
+    assert policy.reconnect_wait_s(90.0, now_s=100.0) == 0
+    assert [retry_after_s(wait) for wait in (0.01, 0.5, 1.0, 1.2, 29.5)] == [1, 1, 1, 2, 30]
+
+
+@MODES
+async def test_a_second_connection_is_refused_while_the_first_is_open(start_csms: StartCsms, strict: bool) -> None:
+    rig = await start_csms(strict=strict)
+    first = await rig.open_station(boot=True)
+    if strict:
+        with pytest.raises(InvalidStatus) as refused:
+            await rig.open_station(provision=False)
+        assert refused.value.response.status_code == 409
+        assert "currentTime" in await first.result("Heartbeat", {})
+    else:
+        await rig.open_station(provision=False)  # the newest wins
+        with pytest.raises(ConnectionClosed):
+            await first.recv()
+
+
+@MODES
+async def test_a_reconnect_within_the_grace_is_refused_with_503(
+    start_csms: StartCsms, strict: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A grace far longer than the test makes "within" certain without timing anything."""
+    caplog.set_level(logging.INFO, logger="csms")
+    rig = await start_csms(strict=strict, reconnect_grace_s=30 if strict else None)
+    first = await rig.open_station(boot=True)
+    await first.ws.close()
+    await rig.api.wait_disconnected("CP_1")
+    if strict:
+        with pytest.raises(InvalidStatus) as refused:
+            await rig.open_station(provision=False)
+        assert refused.value.response.status_code == 503
+        assert 1 <= int(refused.value.response.headers["Retry-After"]) <= 30
+        assert any("reconnect grace" in r.getMessage() for r in caplog.records if r.name == "csms.app")
+    else:
+        assert "currentTime" in await (await rig.open_station(provision=False)).result("Heartbeat", {})
+
+
+async def test_a_reconnect_after_the_grace_is_accepted(start_csms: StartCsms) -> None:
+    rig = await start_csms(strict=True, reconnect_grace_s=0.05)
+    first = await rig.open_station(boot=True)
+    await first.ws.close()
+    await rig.api.wait_disconnected("CP_1")
+    for _ in range(100):
+        try:
+            station = await rig.open_station(provision=False)
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 503
+            await asyncio.sleep(0.02)
+        else:
+            assert "currentTime" in await station.result("Heartbeat", {})
+            return
+    raise AssertionError("the reconnect was refused long after its grace")
+
+
+async def test_a_connection_without_ocpp_does_not_start_a_grace(start_csms: StartCsms) -> None:
+    """OCPP-J 1.6 §3.2: a handshake without ``ocpp1.6`` is closed at once; it held no OCPP session to wind
+    down, so a proper connection may follow straight away."""
+    rig = await start_csms(strict=True, reconnect_grace_s=30)
+    await rig.api.provision("CP_1")
+    wrong = await rig.open_station(provision=False, subprotocols=["ocpp0.1"])
+    with pytest.raises(ConnectionClosed):
+        await wrong.recv()
+    await rig.open_station(provision=False, boot=True)
