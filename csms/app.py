@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
@@ -43,7 +44,7 @@ from csms.store import (
     Token,
     TokenStatus,
 )
-from ocppj.frames import CallError, CallResult, FrameError, encode_error, parse_frame
+from ocppj.frames import Call, CallError, CallResult, FrameError, encode_error, parse_frame
 from ocppj.timefmt import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ _CLOSE_TIMEOUT_S = 5.0
 _EXPIRED_TOKEN_AGE_S = 86_400.0
 _MAX_ID_TAG_LENGTH = 20  # IdToken is CiString20Type (OCPP 1.6 §7 IdToken)
 _MAX_EXCHANGES = 1000
+# A station has one CALL outstanding at a time (OCPP-J 1.6 §4.1.1); beyond this many waiting for their turn the
+# receive loop stops reading, so a flood is slowed down by TCP rather than held in memory.
+_MAX_QUEUED_CALLS = 16
 
 # -- Basic authentication (security whitepaper A00.FR.202-205, A01.FR.08/09) ---------------------------------
 
@@ -238,11 +242,14 @@ async def _json_errors(
 class _Line:
     """What the CSMS keeps about a station id across its connections.
 
-    ``holder``: the connection attempt that owns the station id (strict mode: one at a time). ``closed_at_s``:
-    when its last OCPP connection closed (loop time).
+    ``turn``: in strict mode the one exchange the station id may have in flight (OCPP-J 1.6 §4.1.1), taken by
+    each CALL of the CSMS until it is answered or times out and by each station CALL while it is answered; a
+    CALL outlives the connection it went out on. ``holder``: the connection attempt that owns the station id
+    (strict mode: one at a time). ``closed_at_s``: when its last OCPP connection closed (loop time).
     """
 
     def __init__(self) -> None:
+        self.turn = asyncio.Lock()
         self.holder: object | None = None
         self.closed_at_s: float | None = None
 
@@ -252,7 +259,13 @@ class _Line:
 
 
 class _Connection:
-    """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it."""
+    """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it and, in strict
+    mode, the inbox of the station's CALLs waiting for their turn.
+
+    The connection owns the tasks that work for it (answering CALLs in turn).
+    When it closes, a task that is waiting is cancelled; one in the middle of a step (answering a CALL, a CALL
+    on the wire) finishes that step first, so nothing half-done is left behind (:meth:`step`).
+    """
 
     def __init__(
         self,
@@ -260,6 +273,7 @@ class _Connection:
         station_id: str,
         ws: web.WebSocketResponse,
         line: _Line,
+        policy: Policy,
         store: Store,
         call_timeout_s: float,
         clock: Callable[[], float],
@@ -269,13 +283,46 @@ class _Connection:
         self.line = line
         self._send_lock = asyncio.Lock()
         self.outbox = Outbox(
-            station_id=station_id, send=self.send, store=store, call_timeout_s=call_timeout_s, clock=clock
+            station_id=station_id,
+            send=self.send,
+            store=store,
+            call_timeout_s=call_timeout_s,
+            clock=clock,
+            turn=line.turn if policy.one_exchange_at_a_time else None,
         )
+        self.inbox: asyncio.Queue[tuple[Call | FrameError, str, float]] = asyncio.Queue(maxsize=_MAX_QUEUED_CALLS)
+        self.closed = False
+        self._workers: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[Any]] = set()
 
     async def send(self, text: str) -> None:
         """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time."""
         async with self._send_lock:
             await self.ws.send_str(text)
+
+    def own(self, task: asyncio.Task[None]) -> None:
+        self._workers.add(task)
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """A piece of a worker's work that is not cancelled by the connection closing."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._busy.add(task)
+        try:
+            yield
+        finally:
+            self._busy.discard(task)
+
+    def close(self, *, fail_in_flight: bool) -> None:
+        self.closed = True
+        self.outbox.close(fail_in_flight=fail_in_flight)
+        for task in self._workers:
+            if task not in self._busy:
+                task.cancel()
+        dropped = self.inbox.qsize()
+        if dropped:
+            log.warning("%d CALL(s) of station %r dropped unanswered: its connection closed", dropped, self.station_id)
 
 
 class CsmsServer:
@@ -307,6 +354,7 @@ class CsmsServer:
         self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
+        self._live: set[_Connection] = set()
         self._lines: dict[str, _Line] = {}
         self._store: Store | None = None
         self._runner: web.AppRunner | None = None
@@ -343,9 +391,9 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        for live in self._live:
+            live.outbox.close()
         connections = list(self._connections.values())
-        for connection in connections:
-            connection.outbox.close()
         if connections:
             async with asyncio.TaskGroup() as group:
                 for connection in connections:
@@ -453,6 +501,7 @@ class CsmsServer:
                 station_id=station_id,
                 ws=ws,
                 line=line,
+                policy=self._policy,
                 store=self.store,
                 call_timeout_s=self._call_timeout_s,
                 clock=self._clock,
@@ -484,23 +533,29 @@ class CsmsServer:
 
     async def _session(self, connection: _Connection, *, holder: object) -> None:
         """One OCPP connection, with the tasks it owns: they are cancelled or awaited before it ends
-        (structured concurrency)."""
+        (structured concurrency; a CALL in flight is failed only by its timeout in strict mode)."""
         station_id = connection.station_id
         previous = self._connections.get(station_id)
         self._connections[station_id] = connection
+        self._live.add(connection)
         log.info("station %r connected", station_id)
         try:
             async with asyncio.TaskGroup() as group:
                 if previous is not None:
                     group.create_task(self._replace(previous))
-                await self._receive(connection)
+                if self._policy.one_exchange_at_a_time:
+                    connection.own(group.create_task(self._answer_in_turn(connection), name=f"answer {station_id}"))
+                try:
+                    await self._receive(connection)
+                finally:
+                    connection.close(fail_in_flight=not self._policy.one_exchange_at_a_time)
+                    if self._connections.get(station_id) is connection:
+                        del self._connections[station_id]
+                    connection.line.closed_at_s = asyncio.get_running_loop().time()
+                    connection.line.release(holder)
+                    log.info("station %r disconnected (close code %s)", station_id, connection.ws.close_code)
         finally:
-            connection.outbox.close()
-            if self._connections.get(station_id) is connection:
-                del self._connections[station_id]
-            connection.line.closed_at_s = asyncio.get_running_loop().time()
-            connection.line.release(holder)
-            log.info("station %r disconnected (close code %s)", station_id, connection.ws.close_code)
+            self._live.discard(connection)
 
     async def _authenticated(self, request: web.Request, station: Station) -> bool:
         credentials = basic_credentials(request.headers.get("Authorization"))
@@ -527,54 +582,59 @@ class CsmsServer:
                 log.warning("websocket of station %r failed: %s", connection.station_id, connection.ws.exception())
 
     async def _on_text(self, connection: _Connection, text: str) -> None:
-        station_id = connection.station_id
         received_at_s = self._clock()
+        frame: Call | CallResult | CallError | FrameError
         try:
             frame = parse_frame(text)
         except FrameError as exc:
             if exc.unique_id is None:
-                log.warning("station %r sent a frame without a readable message id (%s): ignored", station_id, exc)
+                log.warning(
+                    "station %r sent a frame without a readable message id (%s): ignored", connection.station_id, exc
+                )
                 return
-            error = encode_error(exc.unique_id, exc.error_code.value, str(exc))
-            await self.store.add_exchange(
-                station_id=station_id,
-                direction="station_to_csms",
-                unique_id=exc.unique_id,
-                action="",
-                request={"raw": text},
-                outcome="error",
-                error_code=error.error_code,
-                error_description=error.error_description,
-                error_details=error.error_details,
-                requested_at_s=received_at_s,
-                answered_at_s=self._clock(),
-            )
-            await self._send_answer(connection, error.raw)
-            return
+            frame = exc
         if isinstance(frame, CallResult | CallError):
             if not connection.outbox.resolve(frame):
                 log.warning(
                     "station %r answered unknown or expired message id %r: ignored",
-                    station_id,
+                    connection.station_id,
                     frame.unique_id,
                 )
             return
-        context = handlers.CallContext(
-            station_id=station_id,
-            store=self.store,
-            now_s=received_at_s,
-            heartbeat_interval_s=self._heartbeat_interval_s,
-            policy=self._policy,
-        )
-        answer = await handlers.answer_call(frame, context)
+        if self._policy.one_exchange_at_a_time:
+            # The receive loop must go on reading: the answer to the CSMS's own CALL may be next.
+            await connection.inbox.put((frame, text, received_at_s))
+        else:
+            await self._answer(connection, frame, text, received_at_s)
+
+    async def _answer_in_turn(self, connection: _Connection) -> None:
+        """Strict mode (OCPP-J 1.6 §4.1.1): the station's CALLs are answered one at a time, in the order they
+        came, each when the station id has no other exchange in flight, not even a CALL of the CSMS sent over
+        an earlier connection that has neither been answered nor timed out."""
+        while not connection.closed:
+            frame, text, received_at_s = await connection.inbox.get()
+            async with connection.line.turn:
+                with connection.step():
+                    await self._answer(connection, frame, text, received_at_s)
+
+    async def _answer(self, connection: _Connection, frame: Call | FrameError, text: str, received_at_s: float) -> None:
+        """Answer a CALL, or a frame whose message id could be read but nothing else (FormationViolation,
+        OCPP-J 1.6 §4.2.3)."""
+        if isinstance(frame, FrameError):
+            assert frame.unique_id is not None
+            action, request = "", {"raw": text}
+            answer = handlers.Answer(encode_error(frame.unique_id, frame.error_code.value, str(frame)), [])
+        else:
+            action, request = frame.action, frame.payload
+            answer = await self._answer_call(connection, frame)
         reply = answer.frame
         # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API.
         await self.store.add_exchange(
-            station_id=station_id,
+            station_id=connection.station_id,
             direction="station_to_csms",
-            unique_id=frame.unique_id,
-            action=frame.action,
-            request=frame.payload,
+            unique_id=reply.unique_id,
+            action=action,
+            request=request,
             outcome="result" if isinstance(reply, CallResult) else "error",
             response=reply.payload if isinstance(reply, CallResult) else None,
             error_code=reply.error_code if isinstance(reply, CallError) else None,
@@ -585,6 +645,16 @@ class CsmsServer:
             answered_at_s=self._clock(),
         )
         await self._send_answer(connection, reply.raw)
+
+    async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
+        context = handlers.CallContext(
+            station_id=connection.station_id,
+            store=self.store,
+            now_s=self._clock(),
+            heartbeat_interval_s=self._heartbeat_interval_s,
+            policy=self._policy,
+        )
+        return await handlers.answer_call(call, context)
 
     @staticmethod
     async def _send_answer(connection: _Connection, text: str) -> None:

@@ -4,6 +4,7 @@ Lenient (the default) is the CSMS OCTT certifies against: it answers whatever it
 behaves like the strict third-party CSMSs a harness meets in the field. Every strict rule is legal OCPP 1.6, so
 a harness that fails against it is at fault:
 
+- one exchange at a time per station id, across its connections (OCPP-J 1.6 §4.1.1);
 - ``ConcurrentTx`` for an idTag that already holds an open transaction (OCPP 1.6 §7.2, §4.1, §4.10);
 - one connection per station id, and a pause before the same id reconnects.
 
@@ -34,6 +35,12 @@ class Policy:
         if reconnect_grace_s < 0:
             raise ValueError("reconnect_grace_s must be >= 0")
         return cls(strict=strict, reconnect_grace_s=reconnect_grace_s)
+
+    @property
+    def one_exchange_at_a_time(self) -> bool:
+        """OCPP-J 1.6 §4.1.1 lets a party handle one exchange at a time: no station CALL is processed while a
+        CALL of the CSMS to that station is unanswered, even one sent over an earlier connection."""
+        return self.strict
 
     @property
     def concurrent_tx(self) -> bool:

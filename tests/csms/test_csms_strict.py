@@ -6,26 +6,45 @@ never through wall time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
-from conftest import HEARTBEAT_INTERVAL_S, StartCsms
+from conftest import HEARTBEAT_INTERVAL_S, Rig, StartCsms
+from csms_kit import Api, Reply, StationSocket, open_socket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from csms.app import serve
+from csms.app import CsmsServer, serve
 from csms.policy import STRICT_RECONNECT_GRACE_S, Policy, retry_after_s
 from harness.cli import main as cli_main
 from ocppj.timefmt import format_time
 
 MODES = pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+SHORT_CALL_TIMEOUT_S = 0.5
+STATUS_AVAILABLE = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+
+CSMS_TO_STATION = "csms_to_station"
+STATION_TO_CSMS = "station_to_csms"
 
 
 def start_payload(id_tag: str, connector_id: int = 1) -> dict[str, Any]:
     return {"connectorId": connector_id, "idTag": id_tag, "meterStart": 0, "timestamp": format_time(time.time())}
+
+
+@contextlib.asynccontextmanager
+async def clear_cache_in_flight(rig: Rig) -> AsyncIterator[tuple[StationSocket, list[Any], asyncio.Task[Reply]]]:
+    """A booted CP_1 that has received the CSMS's ClearCache and not answered it yet; the API call is done when
+    the block ends."""
+    station = await rig.open_station(boot=True)
+    async with asyncio.TaskGroup() as group:
+        pending = group.create_task(rig.api.trigger("CP_1", "clear-cache"))
+        yield station, await station.expect_call("ClearCache"), pending
 
 
 # -- the mode itself ------------------------------------------------------------------------------------------------
@@ -195,3 +214,88 @@ async def test_a_connection_without_ocpp_does_not_start_a_grace(start_csms: Star
     with pytest.raises(ConnectionClosed):
         await wrong.recv()
     await rig.open_station(provision=False, boot=True)
+
+
+# -- one exchange in flight per station id, across connections (OCPP-J 1.6 §4.1.1) ----------------------------------
+
+
+@MODES
+async def test_station_calls_wait_for_the_csms_call_in_flight(start_csms: StartCsms, strict: bool) -> None:
+    """CALLs sent while the CSMS's ClearCache is unanswered: strict mode answers them after it, in order."""
+    rig = await start_csms(strict=strict)
+    async with clear_cache_in_flight(rig) as (station, call, pending):
+        sent = [
+            await station.send_call("Heartbeat", {}),
+            await station.send_call("StatusNotification", STATUS_AVAILABLE),
+            await station.send_call("Authorize", {"idTag": "ANY"}),
+        ]
+        await station.send_raw('[2, "broken-1", "Heartbeat"]')  # answered in its turn too
+        await station.answer(call, {"status": "Accepted"})
+        answers = [await station.recv() for _ in range(4)]
+    assert pending.result().body == {"status": "Accepted"}
+    assert [(frame[0], frame[1]) for frame in answers] == [(3, unique_id) for unique_id in sent] + [(4, "broken-1")]
+    station_calls = [
+        (STATION_TO_CSMS, "Heartbeat", "result"),
+        (STATION_TO_CSMS, "StatusNotification", "result"),
+        (STATION_TO_CSMS, "Authorize", "result"),
+        (STATION_TO_CSMS, "", "error"),
+    ]
+    clear_cache = [(CSMS_TO_STATION, "ClearCache", "result")]
+    boot = [(STATION_TO_CSMS, "BootNotification", "result")]
+    expected = boot + (clear_cache + station_calls if strict else station_calls + clear_cache)
+    assert await rig.api.exchanges("CP_1") == expected
+
+
+@MODES
+async def test_station_calls_wait_until_the_csms_call_times_out(start_csms: StartCsms, strict: bool) -> None:
+    rig = await start_csms(strict=strict)
+    async with clear_cache_in_flight(rig) as (station, _, pending):
+        assert "currentTime" in await station.result("Heartbeat", {})
+    assert pending.result().status == 504
+    heartbeat = [(STATION_TO_CSMS, "Heartbeat", "result")]
+    timed_out = [(CSMS_TO_STATION, "ClearCache", "timeout")]
+    expected = timed_out + heartbeat if strict else heartbeat + timed_out
+    assert (await rig.api.exchanges("CP_1"))[1:] == expected
+
+
+@MODES
+async def test_the_csms_call_outlives_its_connection(start_csms: StartCsms, strict: bool) -> None:
+    """A station closes its socket without answering; the BootNotification of its next connection waits until
+    the CALL has timed out in strict mode. Lenient mode fails the CALL at once."""
+    rig = await start_csms(strict=strict, call_timeout_s=SHORT_CALL_TIMEOUT_S, reconnect_grace_s=0)
+    async with clear_cache_in_flight(rig) as (first, _, pending):
+        await first.ws.close()
+        await rig.api.wait_disconnected("CP_1")
+        second = await rig.open_station(provision=False)
+        assert (await second.boot())["status"] == "Accepted"
+    exchanges = await rig.api.exchanges("CP_1")
+    if strict:
+        assert pending.result().status == 504
+        assert exchanges == [
+            (STATION_TO_CSMS, "BootNotification", "result"),
+            (CSMS_TO_STATION, "ClearCache", "timeout"),
+            (STATION_TO_CSMS, "BootNotification", "result"),
+        ]
+    else:
+        assert pending.result().status == 502
+        assert (CSMS_TO_STATION, "ClearCache", "disconnected") in exchanges
+
+
+async def test_shutting_down_fails_the_call_in_flight(tmp_path: Path) -> None:
+    """A strict CSMS that stops does not wait for the timeout of a CALL in flight: the API caller hears that
+    the station is gone (502), not that it timed out."""
+    server = CsmsServer(db_path=tmp_path / "x.sqlite3", strict=True, call_timeout_s=3600)
+    await server.__aenter__()
+    async with aiohttp.ClientSession(base_url=server.api_url) as session:
+        api = Api(session)
+        await api.provision("CP_1")
+        station = StationSocket(await open_socket(f"{server.ws_url}/CP_1"))
+        try:
+            await station.boot()
+            async with asyncio.TaskGroup() as group:
+                pending = group.create_task(api.trigger("CP_1", "clear-cache"))
+                await station.expect_call("ClearCache")
+                await server.__aexit__(None, None, None)
+        finally:
+            await station.ws.close()
+    assert pending.result().status == 502
