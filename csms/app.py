@@ -34,7 +34,7 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
-from csms.policy import Policy, retry_after_s
+from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
     BOOT_STATUSES,
     TOKEN_STATUSES,
@@ -44,7 +44,7 @@ from csms.store import (
     Token,
     TokenStatus,
 )
-from ocppj.frames import Call, CallError, CallResult, FrameError, encode_error, parse_frame
+from ocppj.frames import Call, CallError, CallResult, ErrorCode, FrameError, encode_error, parse_frame
 from ocppj.timefmt import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -246,12 +246,14 @@ class _Line:
     each CALL of the CSMS until it is answered or times out and by each station CALL while it is answered; a
     CALL outlives the connection it went out on. ``holder``: the connection attempt that owns the station id
     (strict mode: one at a time). ``closed_at_s``: when its last OCPP connection closed (loop time).
+    ``triggered``: what the CSMS asked it for with TriggerMessage, which it may send before it is Accepted.
     """
 
     def __init__(self) -> None:
         self.turn = asyncio.Lock()
         self.holder: object | None = None
         self.closed_at_s: float | None = None
+        self.triggered = TriggeredMessages()
 
     def release(self, holder: object) -> None:
         if self.holder is holder:
@@ -289,6 +291,7 @@ class _Connection:
             call_timeout_s=call_timeout_s,
             clock=clock,
             turn=line.turn if policy.one_exchange_at_a_time else None,
+            observe=line.triggered.observe if policy.registration_required else None,
         )
         self.inbox: asyncio.Queue[tuple[Call | FrameError, str, float]] = asyncio.Queue(maxsize=_MAX_QUEUED_CALLS)
         self.closed = False
@@ -645,8 +648,18 @@ class CsmsServer:
             answered_at_s=self._clock(),
         )
         await self._send_answer(connection, reply.raw)
+        if action == "BootNotification" and isinstance(reply, CallResult):
+            connection.line.triggered.clear()  # a trigger counts for the registration it was sent in
 
     async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
+        refusal = await self._registration_refusal(connection, call)
+        if refusal is not None:
+            log.info(
+                "station %r sent %s before its registration was Accepted: SecurityError",
+                connection.station_id,
+                call.action,
+            )
+            return handlers.Answer(encode_error(call.unique_id, ErrorCode.SECURITY_ERROR.value, refusal), [])
         context = handlers.CallContext(
             station_id=connection.station_id,
             store=self.store,
@@ -655,6 +668,17 @@ class CsmsServer:
             policy=self._policy,
         )
         return await handlers.answer_call(call, context)
+
+    async def _registration_refusal(self, connection: _Connection, call: Call) -> str | None:
+        """Strict mode: a station that is not Accepted may send BootNotification and, once each, the messages
+        the CSMS asked for with TriggerMessage (OCPP 1.6 §4.2); anything else is a SecurityError."""
+        if not self._policy.registration_required or call.action == "BootNotification":
+            return None
+        station = await self.store.get_station(connection.station_id)
+        refusal = unregistered_refusal(call.action, None if station is None else station.registration_status)
+        if refusal is not None and connection.line.triggered.consume(call.action):
+            return None
+        return refusal
 
     @staticmethod
     async def _send_answer(connection: _Connection, text: str) -> None:

@@ -87,6 +87,9 @@ class Reply:
 
 Clock = Callable[[], float]
 Send = Callable[[str], Awaitable[None]]
+# Told of each answered CALL (action, payload, answer) while its turn still holds, so before the station's next
+# CALL is processed in strict mode.
+Observer = Callable[[str, dict[str, Any], CallResult | CallError], None]
 
 
 @dataclass
@@ -113,6 +116,7 @@ class Outbox:
         call_timeout_s: float,
         clock: Clock,
         turn: asyncio.Lock | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self._station_id = station_id
         self._send = send
@@ -120,6 +124,7 @@ class Outbox:
         self._call_timeout_s = call_timeout_s
         self._clock = clock
         self._serial = asyncio.Lock() if turn is None else turn
+        self._observe = observe
         self._pending: _Pending | None = None
         self._closed = False
 
@@ -168,6 +173,8 @@ class Outbox:
                 answer,
                 reply_violations,
             )
+            if self._observe is not None:
+                self._observe(action, payload, answer)
         return Reply(frame.unique_id, answer, reply_violations)
 
     async def _record(

@@ -6,7 +6,8 @@ a harness that fails against it is at fault:
 
 - one exchange at a time per station id, across its connections (OCPP-J 1.6 §4.1.1);
 - ``ConcurrentTx`` for an idTag that already holds an open transaction (OCPP 1.6 §7.2, §4.1, §4.10);
-- one connection per station id, and a pause before the same id reconnects.
+- one connection per station id, and a pause before the same id reconnects;
+- ``SecurityError`` for CALLs other than BootNotification before the registration is Accepted (OCPP 1.6 §4.2).
 
 The server and its handlers consult one :class:`Policy` at each of those decision points rather than keep
 strict copies of themselves.
@@ -15,10 +16,18 @@ strict copies of themselves.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ocppj.frames import CallError, CallResult
+
 STRICT_RECONNECT_GRACE_S = 0.5
+
+# What a station sends when asked with TriggerMessage (OCPP 1.6 §5.17) or ExtendedTriggerMessage (security
+# whitepaper): the requested message is the action's name, except the certificate request.
+_TRIGGER_ACTIONS = frozenset({"TriggerMessage", "ExtendedTriggerMessage"})
+_TRIGGERED_ACTION = {"SignChargePointCertificate": "SignCertificate"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,12 @@ class Policy:
         """A second websocket for a station id that has one open is refused rather than replacing it."""
         return self.strict
 
+    @property
+    def registration_required(self) -> bool:
+        """OCPP 1.6 §4.2: until it is Accepted a station sends only BootNotification and what it is asked
+        for with TriggerMessage."""
+        return self.strict
+
     def reconnect_wait_s(self, closed_at_s: float | None, *, now_s: float) -> float:
         """How long a new connection of a station whose last one closed at ``closed_at_s`` must still wait."""
         if closed_at_s is None:
@@ -65,3 +80,47 @@ class Policy:
 def retry_after_s(wait_s: float) -> int:
     """The ``Retry-After`` of a refused reconnect (RFC 9110 §10.2.3: whole seconds), never 0."""
     return max(1, math.ceil(wait_s))
+
+
+def unregistered_refusal(action: str, registration_status: str | None) -> str | None:
+    """Why a station CALL is refused before registration, or None when it is processed (OCPP 1.6 §4.2).
+
+    A BootNotification is always processed: it is how a station registers. Messages the CSMS asked for with
+    TriggerMessage are let through by :class:`TriggeredMessages` before this is consulted.
+    """
+    if action == "BootNotification" or registration_status == "Accepted":
+        return None
+    state = (
+        "the station has not registered with a BootNotification"
+        if registration_status is None
+        else f"the station's registration is {registration_status}"
+    )
+    return (
+        f"OCPP 1.6 §4.2: {state}; until a BootNotification is Accepted it may send only BootNotification and"
+        f" what the Central System requests with TriggerMessage, not {action}"
+    )
+
+
+class TriggeredMessages:
+    """Messages a station was asked for with an Accepted (Extended)TriggerMessage; each may be sent once before
+    the registration is Accepted (OCPP 1.6 §4.2, §5.17). A BootNotification answer starts afresh."""
+
+    def __init__(self) -> None:
+        self._granted: Counter[str] = Counter()
+
+    def observe(self, action: str, payload: dict[str, Any], answer: CallResult | CallError) -> None:
+        """Called with each CALL the CSMS sent and its answer, before the station's next CALL is processed."""
+        if action not in _TRIGGER_ACTIONS or not isinstance(answer, CallResult):
+            return
+        requested = payload.get("requestedMessage")
+        if answer.payload.get("status") == "Accepted" and isinstance(requested, str):
+            self._granted[_TRIGGERED_ACTION.get(requested, requested)] += 1
+
+    def consume(self, action: str) -> bool:
+        if self._granted[action] <= 0:
+            return False
+        self._granted[action] -= 1
+        return True
+
+    def clear(self) -> None:
+        self._granted.clear()

@@ -21,8 +21,9 @@ from csms_kit import Api, Reply, StationSocket, open_socket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from csms.app import CsmsServer, serve
-from csms.policy import STRICT_RECONNECT_GRACE_S, Policy, retry_after_s
+from csms.policy import STRICT_RECONNECT_GRACE_S, Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from harness.cli import main as cli_main
+from ocppj.frames import encode_error, encode_result
 from ocppj.timefmt import format_time
 
 MODES = pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
@@ -35,6 +36,14 @@ STATION_TO_CSMS = "station_to_csms"
 
 def start_payload(id_tag: str, connector_id: int = 1) -> dict[str, Any]:
     return {"connectorId": connector_id, "idTag": id_tag, "meterStart": 0, "timestamp": format_time(time.time())}
+
+
+async def pending_station(rig: Rig, boot: dict[str, Any]) -> StationSocket:
+    """A station whose first boot is answered Pending."""
+    await rig.api.provision("CP_1", boot)
+    station = await rig.open_station(provision=False)
+    assert (await station.boot())["status"] == "Pending"
+    return station
 
 
 @contextlib.asynccontextmanager
@@ -299,3 +308,83 @@ async def test_shutting_down_fails_the_call_in_flight(tmp_path: Path) -> None:
         finally:
             await station.ws.close()
     assert pending.result().status == 502
+
+
+# -- CALLs before registration (OCPP 1.6 §4.2) ----------------------------------------------------------------------
+
+
+@MODES
+async def test_calls_before_a_boot_are_security_errors(start_csms: StartCsms, strict: bool) -> None:
+    rig = await start_csms(strict=strict)
+    station = await rig.open_station()
+    frame = await station.call("Heartbeat", {})
+    if strict:
+        assert frame[2] == "SecurityError" and "OCPP 1.6 §4.2" in frame[3] and frame[4] == {}
+        assert (await rig.api.exchanges("CP_1"))[-1] == (STATION_TO_CSMS, "Heartbeat", "error")
+    else:
+        assert frame[0] == 3
+    await station.boot()
+    assert "currentTime" in await station.result("Heartbeat", {})
+
+
+@MODES
+@pytest.mark.parametrize("boot_status", ["Pending", "Rejected"])
+async def test_calls_while_not_accepted_are_security_errors(
+    start_csms: StartCsms, strict: bool, boot_status: str
+) -> None:
+    rig = await start_csms(strict=strict)
+    if boot_status == "Pending":
+        station = await pending_station(rig, {"status": "Pending", "interval_s": 300})
+    else:
+        await rig.api.provision("CP_1", {"status": "Rejected", "interval_s": 300})
+        station = await rig.open_station(provision=False)
+        assert (await station.boot())["status"] == "Rejected"
+    frame = await station.call("StatusNotification", STATUS_AVAILABLE)
+    if strict:
+        assert frame[2] == "SecurityError" and boot_status in frame[3] and "§4.2" in frame[3]
+    else:
+        assert frame == [3, frame[1], {}]
+    assert (await station.boot())["status"] == boot_status  # a BootNotification is always processed
+
+
+@MODES
+async def test_a_triggered_message_is_taken_once_while_pending(start_csms: StartCsms, strict: bool) -> None:
+    """OCPP 1.6 §4.2: a Pending station sends what the CSMS asked for with TriggerMessage, and only that."""
+    rig = await start_csms(strict=strict)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300})
+    async with asyncio.TaskGroup() as group:
+        pending = group.create_task(
+            rig.api.trigger("CP_1", "trigger-message", {"requestedMessage": "StatusNotification", "connectorId": 1})
+        )
+        await station.answer(await station.expect_call("TriggerMessage"), {"status": "Accepted"})
+    assert pending.result().body == {"status": "Accepted"}
+    assert await station.result("StatusNotification", STATUS_AVAILABLE) == {}
+    second = await station.call("StatusNotification", STATUS_AVAILABLE)
+    assert second[0] == (4 if strict else 3)
+    async with asyncio.TaskGroup() as group:
+        pending = group.create_task(rig.api.trigger("CP_1", "trigger-message", {"requestedMessage": "Heartbeat"}))
+        await station.answer(await station.expect_call("TriggerMessage"), {"status": "Rejected"})
+    assert (await station.call("Heartbeat", {}))[0] == (4 if strict else 3)
+
+
+def test_triggered_messages_are_counted_per_accepted_trigger() -> None:
+    triggered = TriggeredMessages()
+    accepted = encode_result("1", {"status": "Accepted"})
+    triggered.observe("TriggerMessage", {"requestedMessage": "MeterValues"}, accepted)
+    triggered.observe("TriggerMessage", {"requestedMessage": "Heartbeat"}, encode_result("2", {"status": "Rejected"}))
+    triggered.observe("ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"}, accepted)
+    triggered.observe("TriggerMessage", {"requestedMessage": "StatusNotification"}, encode_error("3", "NotSupported"))
+    triggered.observe("GetConfiguration", {}, encode_result("4", {}))
+    assert [triggered.consume(a) for a in ("MeterValues", "MeterValues", "Heartbeat", "StatusNotification")] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert triggered.consume("SignCertificate")
+    triggered.observe("TriggerMessage", {"requestedMessage": "MeterValues"}, accepted)
+    triggered.clear()
+    assert not triggered.consume("MeterValues")
+    assert unregistered_refusal("BootNotification", None) is None
+    assert unregistered_refusal("Heartbeat", "Accepted") is None
+    assert "has not registered" in (unregistered_refusal("Heartbeat", None) or "")
