@@ -30,6 +30,7 @@ from csms.commands import (
     ACTION_BY_KEBAB,
     CSMS_INITIATED,
     CallTimedOut,
+    CommandError,
     InvalidPayload,
     Outbox,
     StationGone,
@@ -264,7 +265,7 @@ class _Connection:
     """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it and, in strict
     mode, the inbox of the station's CALLs waiting for their turn.
 
-    The connection owns the tasks that work for it (answering CALLs in turn).
+    The connection owns the tasks that work for it (answering CALLs in turn, following up a Pending boot).
     When it closes, a task that is waiting is cancelled; one in the middle of a step (answering a CALL, a CALL
     on the wire) finishes that step first, so nothing half-done is left behind (:meth:`step`).
     """
@@ -294,6 +295,8 @@ class _Connection:
             observe=line.triggered.observe if policy.registration_required else None,
         )
         self.inbox: asyncio.Queue[tuple[Call | FrameError, str, float]] = asyncio.Queue(maxsize=_MAX_QUEUED_CALLS)
+        self.registration_changed = asyncio.Event()
+        self.pending_boots = 0
         self.closed = False
         self._workers: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[Any]] = set()
@@ -548,6 +551,8 @@ class CsmsServer:
                     group.create_task(self._replace(previous))
                 if self._policy.one_exchange_at_a_time:
                     connection.own(group.create_task(self._answer_in_turn(connection), name=f"answer {station_id}"))
+                if self._policy.configures_pending:
+                    connection.own(group.create_task(self._follow_up_pending(connection), name=f"pending {station_id}"))
                 try:
                     await self._receive(connection)
                 finally:
@@ -649,7 +654,7 @@ class CsmsServer:
         )
         await self._send_answer(connection, reply.raw)
         if action == "BootNotification" and isinstance(reply, CallResult):
-            connection.line.triggered.clear()  # a trigger counts for the registration it was sent in
+            self._registered(connection, reply.payload.get("status"))
 
     async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
         refusal = await self._registration_refusal(connection, call)
@@ -679,6 +684,52 @@ class CsmsServer:
         if refusal is not None and connection.line.triggered.consume(call.action):
             return None
         return refusal
+
+    def _registered(self, connection: _Connection, status: object) -> None:
+        """A BootNotification was answered: triggers sent before it no longer count, and in strict mode a
+        Pending answer is followed up (:meth:`_follow_up_pending`)."""
+        connection.line.triggered.clear()
+        if status == "Pending":
+            connection.pending_boots += 1
+        connection.registration_changed.set()
+
+    async def _follow_up_pending(self, connection: _Connection) -> None:
+        """Strict mode, OCPP 1.6 §4.2: while a station is Pending the Central System may query and configure it,
+        and may ask it to boot again (TriggerMessage, §5.17) rather than wait for its retry interval.
+
+        After each Pending answer the CSMS reads the station's whole configuration (GetConfiguration without
+        keys); once its boot answer would be Accepted (the boot count of AQ-1 is used up, or an operator
+        accepted it) it sends TriggerMessage(BootNotification). Nothing is sent to a Rejected station (§4.2),
+        and nothing unasked to an Accepted one (OCTT fails on unsolicited CALLs, reference §5.6).
+        """
+        queried = triggered = 0
+        while not connection.closed:
+            connection.registration_changed.clear()
+            if connection.pending_boots > queried:
+                queried = connection.pending_boots
+                await self._call_while_pending(connection, "GetConfiguration", {})
+                continue
+            if queried > triggered:
+                station = await self.store.get_station(connection.station_id)
+                if station is not None and station.next_boot_status == "Accepted":
+                    triggered = queried
+                    boot = {"requestedMessage": "BootNotification"}
+                    await self._call_while_pending(connection, "TriggerMessage", boot)
+                    continue
+            await connection.registration_changed.wait()
+
+    async def _call_while_pending(self, connection: _Connection, action: str, payload: dict[str, Any]) -> None:
+        with connection.step():
+            station = await self.store.get_station(connection.station_id)
+            if station is None or station.registration_status != "Pending":
+                return
+            try:
+                reply = await connection.outbox.call(action, payload)
+            except CommandError as exc:
+                log.info("station %r: %s", connection.station_id, exc)
+                return
+            if isinstance(reply.frame, CallError):
+                log.info("station %r answered %s with %s", connection.station_id, action, reply.frame.error_code)
 
     @staticmethod
     async def _send_answer(connection: _Connection, text: str) -> None:
@@ -726,6 +777,12 @@ class CsmsServer:
             ],
         }
 
+    def _boot_answer_changed(self, station_id: str) -> None:
+        """A Pending station may now be triggered to boot again (:meth:`_follow_up_pending`)."""
+        connection = self._connections.get(station_id)
+        if connection is not None:
+            connection.registration_changed.set()
+
     async def _get_settings(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
@@ -749,6 +806,7 @@ class CsmsServer:
         station_id = _required_string(body, "id")
         boot = None if body.get("boot") is None else boot_config_from(body["boot"])
         created = await self.store.provision_station(station_id, boot=boot, now_s=self._clock())
+        self._boot_answer_changed(station_id)
         station = await self._known_station(station_id)
         return web.json_response(await self._station_json(station), status=201 if created else 200)
 
@@ -764,6 +822,7 @@ class CsmsServer:
         boot = boot_config_from(await _json_object(request))
         if not await self.store.set_boot_config(station_id, boot):
             raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        self._boot_answer_changed(station_id)
         return web.json_response(await self._station_json(await self._known_station(station_id)))
 
     async def _accept_station(self, request: web.Request) -> web.Response:
@@ -772,6 +831,7 @@ class CsmsServer:
         station_id = request.match_info["station_id"]
         if not await self.store.accept_station(station_id):
             raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        self._boot_answer_changed(station_id)
         return web.json_response(await self._station_json(await self._known_station(station_id)))
 
     # -- HTTP API: tokens ----------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """CALLs the CSMS sends to a station: every CSMS-initiated action of OCPP 1.6 and the security whitepaper.
 
 The CSMS sends a CALL only when the API asks for one: no GetConfiguration on connect, nothing after a
-ChangeConfiguration (OCTT quirk, reference §5.6). Per connection, or per station id across connections
-in strict mode, one CALL is outstanding at a time and later ones queue (OCPP-J 1.6 §4.1.1); each gets a
-fresh UUID as message id (OCPP-J 1.6 §4.1.4). A payload is checked against the 1.6 request schema before it
-is sent, but never against what the CSMS believes about the station: an unknown transactionId (TC_028),
-connector (TC_031, TC_055), reservationId (TC_052) or configuration key (TC_040_1) must be sendable.
+ChangeConfiguration (OCTT quirk, reference §5.6); in strict mode it also follows up a Pending boot (OCPP 1.6
+§4.2). Per connection, or per station id across connections in strict mode, one CALL is outstanding at a time
+and later ones queue (OCPP-J 1.6 §4.1.1); each gets a fresh UUID as message id (OCPP-J 1.6 §4.1.4). A payload
+is checked against the 1.6 request schema before it is sent, but never against what the CSMS believes about the
+station: an unknown transactionId (TC_028), connector (TC_031, TC_055), reservationId (TC_052) or configuration
+key (TC_040_1) must be sendable.
 """
 
 from __future__ import annotations

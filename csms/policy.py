@@ -6,6 +6,7 @@ a harness that fails against it is at fault:
 
 - one exchange at a time per station id, across its connections (OCPP-J 1.6 §4.1.1);
 - ``ConcurrentTx`` for an idTag that already holds an open transaction (OCPP 1.6 §7.2, §4.1, §4.10);
+- a Pending station is queried and asked to boot again (OCPP 1.6 §4.2, §5.17);
 - one connection per station id, and a pause before the same id reconnects;
 - ``SecurityError`` for CALLs other than BootNotification before the registration is Accepted (OCPP 1.6 §4.2).
 
@@ -54,6 +55,11 @@ class Policy:
     @property
     def concurrent_tx(self) -> bool:
         """OCPP 1.6 §7.2: an idTag already involved in a transaction is answered ConcurrentTx."""
+        return self.strict
+
+    @property
+    def configures_pending(self) -> bool:
+        """OCPP 1.6 §4.2: while Pending the Central System may query the station and trigger its next boot."""
         return self.strict
 
     @property

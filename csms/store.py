@@ -168,6 +168,13 @@ class Station:
     serial_number: str | None
     firmware_version: str | None
 
+    @property
+    def next_boot_status(self) -> BootStatus:
+        """What the next BootNotification will be answered (the rule of :meth:`Store.record_boot`)."""
+        if self.boot.status == "Accepted" or self.boots_until_accepted == 0:
+            return "Accepted"
+        return self.boot.status
+
 
 @dataclass(frozen=True)
 class Token:

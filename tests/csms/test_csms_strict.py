@@ -29,6 +29,7 @@ from ocppj.timefmt import format_time
 MODES = pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
 SHORT_CALL_TIMEOUT_S = 0.5
 STATUS_AVAILABLE = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+CONFIGURATION = {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "60"}]}
 
 CSMS_TO_STATION = "csms_to_station"
 STATION_TO_CSMS = "station_to_csms"
@@ -39,10 +40,15 @@ def start_payload(id_tag: str, connector_id: int = 1) -> dict[str, Any]:
 
 
 async def pending_station(rig: Rig, boot: dict[str, Any]) -> StationSocket:
-    """A station whose first boot is answered Pending."""
+    """A station whose first boot is answered Pending; in strict mode the CSMS's GetConfiguration that follows
+    is answered (OCPP 1.6 §4.2)."""
     await rig.api.provision("CP_1", boot)
     station = await rig.open_station(provision=False)
     assert (await station.boot())["status"] == "Pending"
+    if rig.csms.policy.strict:
+        call = await station.expect_call("GetConfiguration")
+        assert call[3] == {}
+        await station.answer(call, CONFIGURATION)
     return station
 
 
@@ -54,6 +60,20 @@ async def clear_cache_in_flight(rig: Rig) -> AsyncIterator[tuple[StationSocket, 
     async with asyncio.TaskGroup() as group:
         pending = group.create_task(rig.api.trigger("CP_1", "clear-cache"))
         yield station, await station.expect_call("ClearCache"), pending
+
+
+async def first_call_after(station: StationSocket, api: Api, name: str, answer: dict[str, Any]) -> str:
+    """Trigger ``name`` through the API and return the action of the first CALL the station then receives,
+    answering it: an order-based way to see that the CSMS sent nothing else first."""
+    async with asyncio.TaskGroup() as group:
+        pending = group.create_task(api.trigger("CP_1", name))
+        call = await station.recv()
+        assert call[0] == 2, call
+        await station.answer(call, answer)
+    assert pending.result().status == 200
+    action = call[2]
+    assert isinstance(action, str)
+    return action
 
 
 # -- the mode itself ------------------------------------------------------------------------------------------------
@@ -388,3 +408,104 @@ def test_triggered_messages_are_counted_per_accepted_trigger() -> None:
     assert unregistered_refusal("BootNotification", None) is None
     assert unregistered_refusal("Heartbeat", "Accepted") is None
     assert "has not registered" in (unregistered_refusal("Heartbeat", None) or "")
+
+
+# -- CALLs to a Pending station (OCPP 1.6 §4.2, §5.17) --------------------------------------------------------------
+
+
+@MODES
+async def test_a_pending_station_is_queried_then_triggered_to_boot(start_csms: StartCsms, strict: bool) -> None:
+    """accept_after_boots=1: the next boot will be Accepted, so strict mode asks for it at once."""
+    rig = await start_csms(strict=strict)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300, "accept_after_boots": 1})
+    if strict:
+        call = await station.expect_call("TriggerMessage")
+        assert call[3] == {"requestedMessage": "BootNotification"}
+        await station.answer(call, {"status": "Accepted"})
+        assert (await station.boot())["status"] == "Accepted"
+    # Whatever the mode, an Accepted station is sent nothing unasked (reference §5.6).
+    assert await first_call_after(station, rig.api, "get-local-list-version", {"listVersion": 0}) == (
+        "GetLocalListVersion"
+    )
+    sent = [action for direction, action, _ in await rig.api.exchanges("CP_1") if direction == CSMS_TO_STATION]
+    assert sent == (["GetConfiguration", "TriggerMessage"] if strict else []) + ["GetLocalListVersion"]
+
+
+async def test_pending_until_the_boot_count_is_used_up(start_csms: StartCsms) -> None:
+    """accept_after_boots=2: after the first Pending the next boot is Pending too, so no trigger yet."""
+    rig = await start_csms(strict=True)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300, "accept_after_boots": 2})
+    assert await first_call_after(station, rig.api, "get-local-list-version", {"listVersion": 0}) == (
+        "GetLocalListVersion"
+    )
+    assert (await station.boot())["status"] == "Pending"
+    await station.answer(await station.expect_call("GetConfiguration"), CONFIGURATION)
+    call = await station.expect_call("TriggerMessage")
+    await station.answer(call, {"status": "Accepted"})
+    assert (await station.boot())["status"] == "Accepted"
+    await station.expect_silence()
+
+
+@MODES
+async def test_a_pending_station_is_triggered_once_an_operator_accepts_it(start_csms: StartCsms, strict: bool) -> None:
+    rig = await start_csms(strict=strict)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300})
+    assert await first_call_after(station, rig.api, "get-local-list-version", {"listVersion": 0}) == (
+        "GetLocalListVersion"
+    )
+    assert (await rig.api.post("/api/stations/CP_1/accept")).status == 200
+    if strict:
+        call = await station.expect_call("TriggerMessage")
+        assert call[3] == {"requestedMessage": "BootNotification"}
+        await station.answer(call, {"status": "Accepted"})
+        assert (await station.boot())["status"] == "Accepted"
+    else:
+        assert await first_call_after(station, rig.api, "clear-cache", {"status": "Accepted"}) == "ClearCache"
+
+
+async def test_a_rejected_or_accepted_station_is_sent_nothing(start_csms: StartCsms) -> None:
+    """OCPP 1.6 §4.2: nothing to a Rejected station; reference §5.6: nothing unasked to an Accepted one."""
+    rig = await start_csms(strict=True)
+    await rig.api.provision("CP_1", {"status": "Rejected", "interval_s": 300})
+    rejected = await rig.open_station(provision=False)
+    assert (await rejected.boot())["status"] == "Rejected"
+    assert (await rig.api.post("/api/stations/CP_1/accept")).status == 200  # its next boot would be Accepted
+    await rejected.expect_silence()
+    accepted = await rig.open_station("CP_2", boot=True)
+    await accepted.expect_silence()
+
+
+async def test_a_refused_trigger_leaves_the_station_to_retry(start_csms: StartCsms) -> None:
+    rig = await start_csms(strict=True)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300, "accept_after_boots": 1})
+    await station.answer(await station.expect_call("TriggerMessage"), {"status": "Rejected"})
+    await station.expect_silence()
+    assert (await station.boot())["status"] == "Accepted"
+
+
+async def test_the_follow_up_task_ends_with_its_connection(start_csms: StartCsms) -> None:
+    """Structured concurrency: the task that follows a Pending boot up belongs to the connection. Closed while
+    it waits, it is cancelled; closed while its CALL is on the wire, it ends when the CALL times out."""
+    rig = await start_csms(strict=True, call_timeout_s=SHORT_CALL_TIMEOUT_S, reconnect_grace_s=0)
+    station = await pending_station(rig, {"status": "Pending", "interval_s": 300})
+    assert follow_up_tasks("CP_1")
+    await station.ws.close()
+    await until_no_follow_up_task("CP_1")
+    station = await rig.open_station(provision=False)
+    assert (await station.boot())["status"] == "Pending"
+    await station.expect_call("GetConfiguration")
+    await station.ws.close()
+    await until_no_follow_up_task("CP_1")
+    assert (await rig.api.exchanges("CP_1"))[-1] == (CSMS_TO_STATION, "GetConfiguration", "timeout")
+
+
+def follow_up_tasks(station_id: str) -> list[asyncio.Task[Any]]:
+    return [task for task in asyncio.all_tasks() if task.get_name() == f"pending {station_id}" and not task.done()]
+
+
+async def until_no_follow_up_task(station_id: str) -> None:
+    for _ in range(300):
+        if not follow_up_tasks(station_id):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the task following up the Pending boot outlived its connection")
