@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
@@ -29,10 +30,12 @@ from csms.commands import (
     ACTION_BY_KEBAB,
     CSMS_INITIATED,
     CallTimedOut,
+    CommandError,
     InvalidPayload,
     Outbox,
     StationGone,
 )
+from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
     BOOT_STATUSES,
     TOKEN_STATUSES,
@@ -42,7 +45,7 @@ from csms.store import (
     Token,
     TokenStatus,
 )
-from ocppj.frames import CallError, CallResult, FrameError, encode_error, parse_frame
+from ocppj.frames import Call, CallError, CallResult, ErrorCode, FrameError, encode_error, parse_frame
 from ocppj.timefmt import format_time, parse_time
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ _CLOSE_TIMEOUT_S = 5.0
 _EXPIRED_TOKEN_AGE_S = 86_400.0
 _MAX_ID_TAG_LENGTH = 20  # IdToken is CiString20Type (OCPP 1.6 §7 IdToken)
 _MAX_EXCHANGES = 1000
+# A station has one CALL outstanding at a time (OCPP-J 1.6 §4.1.1); beyond this many waiting for their turn the
+# receive loop stops reading, so a flood is slowed down by TCP rather than held in memory.
+_MAX_QUEUED_CALLS = 16
 
 # -- Basic authentication (security whitepaper A00.FR.202-205, A01.FR.08/09) ---------------------------------
 
@@ -234,33 +240,104 @@ async def _json_errors(
         return web.json_response({"error": "The CSMS failed internally; see its log."}, status=500)
 
 
+class _Line:
+    """What the CSMS keeps about a station id across its connections.
+
+    ``turn``: in strict mode the one exchange the station id may have in flight (OCPP-J 1.6 §4.1.1), taken by
+    each CALL of the CSMS until it is answered or times out and by each station CALL while it is answered; a
+    CALL outlives the connection it went out on. ``holder``: the connection attempt that owns the station id
+    (strict mode: one at a time). ``closed_at_s``: when its last OCPP connection closed (loop time).
+    ``triggered``: what the CSMS asked it for with TriggerMessage, which it may send before it is Accepted.
+    """
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()
+        self.holder: object | None = None
+        self.closed_at_s: float | None = None
+        self.triggered = TriggeredMessages()
+
+    def release(self, holder: object) -> None:
+        if self.holder is holder:
+            self.holder = None
+
+
 class _Connection:
-    """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it."""
+    """One accepted websocket of a station, with the outbox of the CALLs the CSMS sends over it and, in strict
+    mode, the inbox of the station's CALLs waiting for their turn.
+
+    The connection owns the tasks that work for it (answering CALLs in turn, following up a Pending boot).
+    When it closes, a task that is waiting is cancelled; one in the middle of a step (answering a CALL, a CALL
+    on the wire) finishes that step first, so nothing half-done is left behind (:meth:`step`).
+    """
 
     def __init__(
         self,
         *,
         station_id: str,
         ws: web.WebSocketResponse,
+        line: _Line,
+        policy: Policy,
         store: Store,
         call_timeout_s: float,
         clock: Callable[[], float],
     ) -> None:
         self.station_id = station_id
         self.ws = ws
+        self.line = line
         self._send_lock = asyncio.Lock()
         self.outbox = Outbox(
-            station_id=station_id, send=self.send, store=store, call_timeout_s=call_timeout_s, clock=clock
+            station_id=station_id,
+            send=self.send,
+            store=store,
+            call_timeout_s=call_timeout_s,
+            clock=clock,
+            turn=line.turn if policy.one_exchange_at_a_time else None,
+            observe=line.triggered.observe if policy.registration_required else None,
         )
+        self.inbox: asyncio.Queue[tuple[Call | FrameError, str, float]] = asyncio.Queue(maxsize=_MAX_QUEUED_CALLS)
+        self.registration_changed = asyncio.Event()
+        self.pending_boots = 0
+        self.closed = False
+        self._workers: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[Any]] = set()
 
     async def send(self, text: str) -> None:
         """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time."""
         async with self._send_lock:
             await self.ws.send_str(text)
 
+    def own(self, task: asyncio.Task[None]) -> None:
+        self._workers.add(task)
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """A piece of a worker's work that is not cancelled by the connection closing."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._busy.add(task)
+        try:
+            yield
+        finally:
+            self._busy.discard(task)
+
+    def close(self, *, fail_in_flight: bool) -> None:
+        self.closed = True
+        self.outbox.close(fail_in_flight=fail_in_flight)
+        for task in self._workers:
+            if task not in self._busy:
+                task.cancel()
+        dropped = self.inbox.qsize()
+        if dropped:
+            log.warning("%d CALL(s) of station %r dropped unanswered: its connection closed", dropped, self.station_id)
+
 
 class CsmsServer:
-    """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up."""
+    """The bundled CSMS; ``async with CsmsServer(db_path=...) as csms:`` binds, serves and cleans up.
+
+    ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`). ``reconnect_grace_s``: how long
+    after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
+    mode and 0 (no pause) otherwise.
+    """
 
     def __init__(
         self,
@@ -270,6 +347,8 @@ class CsmsServer:
         db_path: str | Path,
         call_timeout_s: float = 30.0,
         heartbeat_interval_s: int = 300,
+        strict: bool = False,
+        reconnect_grace_s: float | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -278,8 +357,11 @@ class CsmsServer:
         self._db_path = db_path
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
+        self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
+        self._live: set[_Connection] = set()
+        self._lines: dict[str, _Line] = {}
         self._store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -303,7 +385,7 @@ class CsmsServer:
         except BaseException:
             await self._shutdown()
             raise
-        log.info("CSMS listening on %s (API %s)", self.ws_url, self.api_url)
+        log.info("CSMS listening on %s (API %s) in %s mode", self.ws_url, self.api_url, self.mode)
         return self
 
     async def __aexit__(
@@ -315,9 +397,9 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        for live in self._live:
+            live.outbox.close()
         connections = list(self._connections.values())
-        for connection in connections:
-            connection.outbox.close()
         if connections:
             async with asyncio.TaskGroup() as group:
                 for connection in connections:
@@ -328,6 +410,14 @@ class CsmsServer:
         if self._store is not None:
             await self._store.close()
             self._store = None
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    @property
+    def mode(self) -> str:
+        return "strict" if self._policy.strict else "lenient"
 
     @property
     def port(self) -> int:
@@ -359,6 +449,7 @@ class CsmsServer:
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[_json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
+        app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
         app.router.add_post("/api/stations", self._provision_station)
         app.router.add_get("/api/stations", self._list_stations)
@@ -380,7 +471,8 @@ class CsmsServer:
 
     async def _ocpp(self, request: web.Request) -> web.StreamResponse:
         """Refusals happen before the upgrade: 404 for an unknown station (OCPP-J 1.6 §3.2), 401 for missing
-        or wrong Basic credentials whose username must be the station id (A00.FR.202-205)."""
+        or wrong Basic credentials whose username must be the station id (A00.FR.202-205), then 409 or 503
+        for a station id that is still, or only just, connected (:meth:`_refusal`)."""
         station_id = request.match_info["station_id"]
         station = await self.store.get_station(station_id)
         if station is None:
@@ -392,39 +484,86 @@ class CsmsServer:
                 text="Basic authentication with the charge point id as username is required\n",
                 headers={"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'},
             )
-        # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
-        ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
-        await ws.prepare(request)
-        if ws.ws_protocol != SUBPROTOCOL:
-            # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
-            log.info(
-                "station %r offered no acceptable subprotocol (%r): closing",
-                station_id,
-                request.headers.get("Sec-WebSocket-Protocol"),
+        line = self._lines.setdefault(station_id, _Line())
+        refusal = self._refusal(station_id, line)
+        if refusal is not None:
+            raise refusal
+        if self._policy.one_connection:
+            line.holder = request
+        try:
+            # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
+            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
+            await ws.prepare(request)
+            if ws.ws_protocol != SUBPROTOCOL:
+                # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
+                log.info(
+                    "station %r offered no acceptable subprotocol (%r): closing",
+                    station_id,
+                    request.headers.get("Sec-WebSocket-Protocol"),
+                )
+                await ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"subprotocol ocpp1.6 required")
+                return ws
+            connection = _Connection(
+                station_id=station_id,
+                ws=ws,
+                line=line,
+                policy=self._policy,
+                store=self.store,
+                call_timeout_s=self._call_timeout_s,
+                clock=self._clock,
             )
-            await ws.close(code=WSCloseCode.PROTOCOL_ERROR, message=b"subprotocol ocpp1.6 required")
+            await self._session(connection, holder=request)
             return ws
-        connection = _Connection(
-            station_id=station_id,
-            ws=ws,
-            store=self.store,
-            call_timeout_s=self._call_timeout_s,
-            clock=self._clock,
+        finally:
+            line.release(request)
+
+    def _refusal(self, station_id: str, line: _Line) -> web.HTTPException | None:
+        """Strict mode refuses a second connection of a station id (409) instead of replacing the first. Within
+        ``reconnect_grace_s`` after a connection closed, a new one is refused with 503 and ``Retry-After``:
+        the station is to pause before it reconnects (RFC 9110 §15.6.4, §10.2.3)."""
+        if self._policy.one_connection and line.holder is not None:
+            log.info("refused websocket for station %r: it already has an open connection (strict mode)", station_id)
+            return web.HTTPConflict(text=f"charge point {station_id!r} is already connected\n")
+        wait_s = self._policy.reconnect_wait_s(line.closed_at_s, now_s=asyncio.get_running_loop().time())
+        if wait_s <= 0:
+            return None
+        log.info(
+            "refused websocket for station %r: its previous connection closed less than %g s ago (reconnect grace)",
+            station_id,
+            self._policy.reconnect_grace_s,
         )
+        return web.HTTPServiceUnavailable(
+            text=f"charge point {station_id!r} reconnected too soon; retry later\n",
+            headers={"Retry-After": str(retry_after_s(wait_s))},
+        )
+
+    async def _session(self, connection: _Connection, *, holder: object) -> None:
+        """One OCPP connection, with the tasks it owns: they are cancelled or awaited before it ends
+        (structured concurrency; a CALL in flight is failed only by its timeout in strict mode)."""
+        station_id = connection.station_id
         previous = self._connections.get(station_id)
         self._connections[station_id] = connection
+        self._live.add(connection)
         log.info("station %r connected", station_id)
         try:
             async with asyncio.TaskGroup() as group:
                 if previous is not None:
                     group.create_task(self._replace(previous))
-                await self._receive(connection)
+                if self._policy.one_exchange_at_a_time:
+                    connection.own(group.create_task(self._answer_in_turn(connection), name=f"answer {station_id}"))
+                if self._policy.configures_pending:
+                    connection.own(group.create_task(self._follow_up_pending(connection), name=f"pending {station_id}"))
+                try:
+                    await self._receive(connection)
+                finally:
+                    connection.close(fail_in_flight=not self._policy.one_exchange_at_a_time)
+                    if self._connections.get(station_id) is connection:
+                        del self._connections[station_id]
+                    connection.line.closed_at_s = asyncio.get_running_loop().time()
+                    connection.line.release(holder)
+                    log.info("station %r disconnected (close code %s)", station_id, connection.ws.close_code)
         finally:
-            connection.outbox.close()
-            if self._connections.get(station_id) is connection:
-                del self._connections[station_id]
-            log.info("station %r disconnected (close code %s)", station_id, ws.close_code)
-        return ws
+            self._live.discard(connection)
 
     async def _authenticated(self, request: web.Request, station: Station) -> bool:
         credentials = basic_credentials(request.headers.get("Authorization"))
@@ -451,53 +590,59 @@ class CsmsServer:
                 log.warning("websocket of station %r failed: %s", connection.station_id, connection.ws.exception())
 
     async def _on_text(self, connection: _Connection, text: str) -> None:
-        station_id = connection.station_id
         received_at_s = self._clock()
+        frame: Call | CallResult | CallError | FrameError
         try:
             frame = parse_frame(text)
         except FrameError as exc:
             if exc.unique_id is None:
-                log.warning("station %r sent a frame without a readable message id (%s): ignored", station_id, exc)
+                log.warning(
+                    "station %r sent a frame without a readable message id (%s): ignored", connection.station_id, exc
+                )
                 return
-            error = encode_error(exc.unique_id, exc.error_code.value, str(exc))
-            await self.store.add_exchange(
-                station_id=station_id,
-                direction="station_to_csms",
-                unique_id=exc.unique_id,
-                action="",
-                request={"raw": text},
-                outcome="error",
-                error_code=error.error_code,
-                error_description=error.error_description,
-                error_details=error.error_details,
-                requested_at_s=received_at_s,
-                answered_at_s=self._clock(),
-            )
-            await self._send_answer(connection, error.raw)
-            return
+            frame = exc
         if isinstance(frame, CallResult | CallError):
             if not connection.outbox.resolve(frame):
                 log.warning(
                     "station %r answered unknown or expired message id %r: ignored",
-                    station_id,
+                    connection.station_id,
                     frame.unique_id,
                 )
             return
-        context = handlers.CallContext(
-            station_id=station_id,
-            store=self.store,
-            now_s=received_at_s,
-            heartbeat_interval_s=self._heartbeat_interval_s,
-        )
-        answer = await handlers.answer_call(frame, context)
+        if self._policy.one_exchange_at_a_time:
+            # The receive loop must go on reading: the answer to the CSMS's own CALL may be next.
+            await connection.inbox.put((frame, text, received_at_s))
+        else:
+            await self._answer(connection, frame, text, received_at_s)
+
+    async def _answer_in_turn(self, connection: _Connection) -> None:
+        """Strict mode (OCPP-J 1.6 §4.1.1): the station's CALLs are answered one at a time, in the order they
+        came, each when the station id has no other exchange in flight, not even a CALL of the CSMS sent over
+        an earlier connection that has neither been answered nor timed out."""
+        while not connection.closed:
+            frame, text, received_at_s = await connection.inbox.get()
+            async with connection.line.turn:
+                with connection.step():
+                    await self._answer(connection, frame, text, received_at_s)
+
+    async def _answer(self, connection: _Connection, frame: Call | FrameError, text: str, received_at_s: float) -> None:
+        """Answer a CALL, or a frame whose message id could be read but nothing else (FormationViolation,
+        OCPP-J 1.6 §4.2.3)."""
+        if isinstance(frame, FrameError):
+            assert frame.unique_id is not None
+            action, request = "", {"raw": text}
+            answer = handlers.Answer(encode_error(frame.unique_id, frame.error_code.value, str(frame)), [])
+        else:
+            action, request = frame.action, frame.payload
+            answer = await self._answer_call(connection, frame)
         reply = answer.frame
         # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API.
         await self.store.add_exchange(
-            station_id=station_id,
+            station_id=connection.station_id,
             direction="station_to_csms",
-            unique_id=frame.unique_id,
-            action=frame.action,
-            request=frame.payload,
+            unique_id=reply.unique_id,
+            action=action,
+            request=request,
             outcome="result" if isinstance(reply, CallResult) else "error",
             response=reply.payload if isinstance(reply, CallResult) else None,
             error_code=reply.error_code if isinstance(reply, CallError) else None,
@@ -508,6 +653,83 @@ class CsmsServer:
             answered_at_s=self._clock(),
         )
         await self._send_answer(connection, reply.raw)
+        if action == "BootNotification" and isinstance(reply, CallResult):
+            self._registered(connection, reply.payload.get("status"))
+
+    async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
+        refusal = await self._registration_refusal(connection, call)
+        if refusal is not None:
+            log.info(
+                "station %r sent %s before its registration was Accepted: SecurityError",
+                connection.station_id,
+                call.action,
+            )
+            return handlers.Answer(encode_error(call.unique_id, ErrorCode.SECURITY_ERROR.value, refusal), [])
+        context = handlers.CallContext(
+            station_id=connection.station_id,
+            store=self.store,
+            now_s=self._clock(),
+            heartbeat_interval_s=self._heartbeat_interval_s,
+            policy=self._policy,
+        )
+        return await handlers.answer_call(call, context)
+
+    async def _registration_refusal(self, connection: _Connection, call: Call) -> str | None:
+        """Strict mode: a station that is not Accepted may send BootNotification and, once each, the messages
+        the CSMS asked for with TriggerMessage (OCPP 1.6 §4.2); anything else is a SecurityError."""
+        if not self._policy.registration_required or call.action == "BootNotification":
+            return None
+        station = await self.store.get_station(connection.station_id)
+        refusal = unregistered_refusal(call.action, None if station is None else station.registration_status)
+        if refusal is not None and connection.line.triggered.consume(call.action):
+            return None
+        return refusal
+
+    def _registered(self, connection: _Connection, status: object) -> None:
+        """A BootNotification was answered: triggers sent before it no longer count, and in strict mode a
+        Pending answer is followed up (:meth:`_follow_up_pending`)."""
+        connection.line.triggered.clear()
+        if status == "Pending":
+            connection.pending_boots += 1
+        connection.registration_changed.set()
+
+    async def _follow_up_pending(self, connection: _Connection) -> None:
+        """Strict mode, OCPP 1.6 §4.2: while a station is Pending the Central System may query and configure it,
+        and may ask it to boot again (TriggerMessage, §5.17) rather than wait for its retry interval.
+
+        After each Pending answer the CSMS reads the station's whole configuration (GetConfiguration without
+        keys); once its boot answer would be Accepted (the boot count of AQ-1 is used up, or an operator
+        accepted it) it sends TriggerMessage(BootNotification). Nothing is sent to a Rejected station (§4.2),
+        and nothing unasked to an Accepted one (OCTT fails on unsolicited CALLs, reference §5.6).
+        """
+        queried = triggered = 0
+        while not connection.closed:
+            connection.registration_changed.clear()
+            if connection.pending_boots > queried:
+                queried = connection.pending_boots
+                await self._call_while_pending(connection, "GetConfiguration", {})
+                continue
+            if queried > triggered:
+                station = await self.store.get_station(connection.station_id)
+                if station is not None and station.next_boot_status == "Accepted":
+                    triggered = queried
+                    boot = {"requestedMessage": "BootNotification"}
+                    await self._call_while_pending(connection, "TriggerMessage", boot)
+                    continue
+            await connection.registration_changed.wait()
+
+    async def _call_while_pending(self, connection: _Connection, action: str, payload: dict[str, Any]) -> None:
+        with connection.step():
+            station = await self.store.get_station(connection.station_id)
+            if station is None or station.registration_status != "Pending":
+                return
+            try:
+                reply = await connection.outbox.call(action, payload)
+            except CommandError as exc:
+                log.info("station %r: %s", connection.station_id, exc)
+                return
+            if isinstance(reply.frame, CallError):
+                log.info("station %r answered %s with %s", connection.station_id, action, reply.frame.error_code)
 
     @staticmethod
     async def _send_answer(connection: _Connection, text: str) -> None:
@@ -555,6 +777,21 @@ class CsmsServer:
             ],
         }
 
+    def _boot_answer_changed(self, station_id: str) -> None:
+        """A Pending station may now be triggered to boot again (:meth:`_follow_up_pending`)."""
+        connection = self._connections.get(station_id)
+        if connection is not None:
+            connection.registration_changed.set()
+
+    async def _get_settings(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                **self._policy.as_json(),
+                "call_timeout_s": self._call_timeout_s,
+                "heartbeat_interval_s": self._heartbeat_interval_s,
+            }
+        )
+
     async def _known_station(self, station_id: str) -> Station:
         station = await self.store.get_station(station_id)
         if station is None:
@@ -569,6 +806,7 @@ class CsmsServer:
         station_id = _required_string(body, "id")
         boot = None if body.get("boot") is None else boot_config_from(body["boot"])
         created = await self.store.provision_station(station_id, boot=boot, now_s=self._clock())
+        self._boot_answer_changed(station_id)
         station = await self._known_station(station_id)
         return web.json_response(await self._station_json(station), status=201 if created else 200)
 
@@ -584,6 +822,7 @@ class CsmsServer:
         boot = boot_config_from(await _json_object(request))
         if not await self.store.set_boot_config(station_id, boot):
             raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        self._boot_answer_changed(station_id)
         return web.json_response(await self._station_json(await self._known_station(station_id)))
 
     async def _accept_station(self, request: web.Request) -> web.Response:
@@ -592,6 +831,7 @@ class CsmsServer:
         station_id = request.match_info["station_id"]
         if not await self.store.accept_station(station_id):
             raise ApiError(404, f"Station {station_id!r} is not provisioned.")
+        self._boot_answer_changed(station_id)
         return web.json_response(await self._station_json(await self._known_station(station_id)))
 
     # -- HTTP API: tokens ----------------------------------------------------------------------------------
@@ -763,8 +1003,9 @@ class CsmsServer:
         return web.json_response(reply.frame.payload, headers=headers)
 
 
-async def serve(*, host: str, port: int, db_path: str | Path) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms``)."""
-    async with CsmsServer(host=host, port=port, db_path=db_path) as server:
-        print(f"CSMS listening on {server.ws_url} (API {server.api_url})", flush=True)
+async def serve(*, host: str, port: int, db_path: str | Path, strict: bool = False) -> None:
+    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``)."""
+    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict) as server:
+        mode = " in strict mode" if strict else ""
+        print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
         await asyncio.get_running_loop().create_future()

@@ -1,11 +1,12 @@
 """CALLs the CSMS sends to a station: every CSMS-initiated action of OCPP 1.6 and the security whitepaper.
 
 The CSMS sends a CALL only when the API asks for one: no GetConfiguration on connect, nothing after a
-ChangeConfiguration (OCTT quirk, reference §5.6). Per connection one CALL is outstanding at a time and later
-ones queue (OCPP-J 1.6 §4.1.1); each gets a fresh UUID as message id (OCPP-J 1.6 §4.1.4). A payload is checked
-against the 1.6 request schema before it is sent, but never against what the CSMS believes about the station:
-an unknown transactionId (TC_028), connector (TC_031, TC_055), reservationId (TC_052) or configuration key
-(TC_040_1) must be sendable.
+ChangeConfiguration (OCTT quirk, reference §5.6); in strict mode it also follows up a Pending boot (OCPP 1.6
+§4.2). Per connection, or per station id across connections in strict mode, one CALL is outstanding at a time
+and later ones queue (OCPP-J 1.6 §4.1.1); each gets a fresh UUID as message id (OCPP-J 1.6 §4.1.4). A payload
+is checked against the 1.6 request schema before it is sent, but never against what the CSMS believes about the
+station: an unknown transactionId (TC_028), connector (TC_031, TC_055), reservationId (TC_052) or configuration
+key (TC_040_1) must be sendable.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class Reply:
 
 Clock = Callable[[], float]
 Send = Callable[[str], Awaitable[None]]
+# Told of each answered CALL (action, payload, answer) while its turn still holds, so before the station's next
+# CALL is processed in strict mode.
+Observer = Callable[[str, dict[str, Any], CallResult | CallError], None]
 
 
 @dataclass
@@ -98,17 +102,30 @@ class _Pending:
 class Outbox:
     """CSMS->station CALLs over one websocket connection.
 
-    A new connection of the same station gets a new outbox; :meth:`close` fails the CALL in flight and every
-    queued one with :class:`StationGone`.
+    A new connection of the same station gets a new outbox; :meth:`close` fails every queued CALL with
+    :class:`StationGone`, and the one in flight too unless it is to run into its timeout. ``turn`` is the lock
+    a CALL holds from before it is sent until it is answered or timed out: the outbox's own by default, or one
+    shared with the station's other connections and its incoming CALLs (strict mode, OCPP-J 1.6 §4.1.1).
     """
 
-    def __init__(self, *, station_id: str, send: Send, store: Store, call_timeout_s: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        station_id: str,
+        send: Send,
+        store: Store,
+        call_timeout_s: float,
+        clock: Clock,
+        turn: asyncio.Lock | None = None,
+        observe: Observer | None = None,
+    ) -> None:
         self._station_id = station_id
         self._send = send
         self._store = store
         self._call_timeout_s = call_timeout_s
         self._clock = clock
-        self._serial = asyncio.Lock()
+        self._serial = asyncio.Lock() if turn is None else turn
+        self._observe = observe
         self._pending: _Pending | None = None
         self._closed = False
 
@@ -157,6 +174,8 @@ class Outbox:
                 answer,
                 reply_violations,
             )
+            if self._observe is not None:
+                self._observe(action, payload, answer)
         return Reply(frame.unique_id, answer, reply_violations)
 
     async def _record(
@@ -194,11 +213,12 @@ class Outbox:
         pending.future.set_result(frame)
         return True
 
-    def close(self) -> None:
-        """The connection is gone: fail the CALL in flight and everything queued behind it."""
+    def close(self, *, fail_in_flight: bool = True) -> None:
+        """The connection is gone: fail everything queued, and the CALL in flight unless ``fail_in_flight`` is
+        False (strict mode: it keeps the station's turn until its timeout)."""
         self._closed = True
         pending = self._pending
-        if pending is not None and not pending.future.done():
+        if fail_in_flight and pending is not None and not pending.future.done():
             pending.future.set_exception(
                 StationGone(f"Station {self._station_id!r} disconnected before answering the CALL.")
             )

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from csms.policy import Policy
 from csms.store import Store, Token
 from ocppj.frames import Call, CallError, CallResult, ErrorCode, encode_error, encode_result
 from ocppj.schemas import SchemaViolation, actions, error_code_for, validate
@@ -34,6 +35,7 @@ class CallContext:
     store: Store
     now_s: float
     heartbeat_interval_s: int
+    policy: Policy = Policy()
 
 
 Handler = Callable[[CallContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -83,15 +85,24 @@ async def _heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any
 
 
 async def _authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"idTagInfo": await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)}
+    """Strict mode answers ConcurrentTx for a valid tag already in a transaction on any station (OCPP 1.6 §7.2
+    AuthorizationStatus, §4.1)."""
+    id_tag = payload["idTag"]
+    info = await id_tag_info(ctx.store, id_tag, ctx.now_s)
+    if ctx.policy.concurrent_tx and info["status"] == "Accepted" and await ctx.store.tag_in_transaction(id_tag):
+        info["status"] = "ConcurrentTx"
+    return {"idTagInfo": info}
 
 
 async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """A transaction id is handed out even for a refused tag: the schema requires it and TC_037_3_CSMS then
-    stops that transaction. Past timestamps (offline queue, TC_037/TC_039) and reservationId are accepted."""
+    stops that transaction. Past timestamps (offline queue, TC_037/TC_039) and reservationId are accepted.
+    In strict mode a tag already in a transaction is refused with ConcurrentTx (OCPP 1.6 §4.10, §7.2)."""
     info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
-    transaction_id = await ctx.store.start_transaction(ctx.station_id, payload, auth_status=info["status"])
-    return {"idTagInfo": info, "transactionId": transaction_id}
+    transaction_id, status = await ctx.store.start_transaction(
+        ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx
+    )
+    return {"idTagInfo": {**info, "status": status}, "transactionId": transaction_id}
 
 
 async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:

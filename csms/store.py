@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     stop_id_tag     TEXT
 );
 CREATE INDEX IF NOT EXISTS transactions_station ON transactions (station_id);
+CREATE INDEX IF NOT EXISTS transactions_open_tag ON transactions (id_tag COLLATE NOCASE) WHERE stopped_at IS NULL;
 CREATE TABLE IF NOT EXISTS unknown_stops (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     station_id      TEXT NOT NULL,
@@ -166,6 +167,13 @@ class Station:
     model: str | None
     serial_number: str | None
     firmware_version: str | None
+
+    @property
+    def next_boot_status(self) -> BootStatus:
+        """What the next BootNotification will be answered (the rule of :meth:`Store.record_boot`)."""
+        if self.boot.status == "Accepted" or self.boots_until_accepted == 0:
+            return "Accepted"
+        return self.boot.status
 
 
 @dataclass(frozen=True)
@@ -485,10 +493,29 @@ class Store:
 
     # -- transactions --------------------------------------------------------------------------------------
 
-    async def start_transaction(self, station_id: str, payload: dict[str, Any], *, auth_status: str) -> int:
+    async def tag_in_transaction(self, id_tag: str) -> bool:
+        """Whether ``id_tag`` holds an open transaction, on any station. Only a transaction its tag was
+        Accepted for holds it: one answered ConcurrentTx or Invalid does not (OCPP 1.6 §7.2)."""
+        row = await self._one(
+            "SELECT 1 FROM transactions WHERE id_tag = ? COLLATE NOCASE AND stopped_at IS NULL"
+            " AND auth_status = 'Accepted' LIMIT 1",
+            (id_tag,),
+        )
+        return row is not None
+
+    async def start_transaction(
+        self, station_id: str, payload: dict[str, Any], *, auth_status: str, exclusive: bool = False
+    ) -> tuple[int, str]:
         """Store a StartTransaction and hand out its id: AUTOINCREMENT never reuses one, so ids stay unique
-        and > 0 across restarts (OCPP 1.6 §4.8; SV asserts > 0)."""
+        and > 0 across restarts (OCPP 1.6 §4.8; SV asserts > 0).
+
+        ``exclusive``: an Accepted tag that already holds an open transaction gets this one recorded as
+        ConcurrentTx (OCPP 1.6 §7.2), decided under the write lock so two stations cannot both win. Returns the
+        id and the authorization status recorded.
+        """
         async with self._lock:
+            if exclusive and auth_status == "Accepted" and await self.tag_in_transaction(payload["idTag"]):
+                auth_status = "ConcurrentTx"
             cursor = await self._db.execute(
                 "INSERT INTO transactions (station_id, connector_id, id_tag, auth_status, meter_start,"
                 " started_at, reservation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -507,7 +534,7 @@ class Store:
             await self._db.commit()
         if transaction_id is None:
             raise RuntimeError("SQLite did not report the new transaction id")
-        return transaction_id
+        return transaction_id, auth_status
 
     async def stop_transaction(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> bool:
         """Record a StopTransaction; False when the id is not one of this station's transactions (it is then

@@ -91,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, default=9000)
     csms.add_argument("--db", default="csms.sqlite3", help="SQLite file")
+    csms.add_argument(
+        "--strict",
+        action="store_true",
+        help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -99,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "init":
             return _init(args)
         if args.command == "csms":
-            return _csms(args.host, args.port, args.db)
+            return _csms(args.host, args.port, args.db, strict=args.strict)
         if args.command == "check":
             return _check(args.target, _scenario_paths(args.paths, with_shipped=False))
         return _run(args)
@@ -156,11 +161,11 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _csms(host: str, port: int, db: str) -> int:
+def _csms(host: str, port: int, db: str, *, strict: bool = False) -> int:
     from csms.app import serve
 
     try:
-        asyncio.run(serve(host=host, port=port, db_path=db))
+        asyncio.run(serve(host=host, port=port, db_path=db, strict=strict))
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -216,7 +221,7 @@ def _check(path: str, scenario_paths: Sequence[str]) -> int:
         csms = None
         try:
             if target.bundled:
-                csms = BundledCsms(Path(folder) / "csms.sqlite3")
+                csms = BundledCsms(Path(folder) / "csms.sqlite3", strict=target.strict)
                 csms.start()
                 target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
             result = asyncio.run(run_check(target, scenarios, say=lambda item: print(item, flush=True)))

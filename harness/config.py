@@ -146,6 +146,7 @@ class Target:
     path: str
     name: str
     bundled: bool
+    strict: bool = False  # the bundled CSMS in its strict mode (csms.strict)
     endpoints: Mapping[int, Endpoint]
     stations: Mapping[str, StationTarget]
     tokens: Mapping[str, TokenSet]
@@ -205,6 +206,7 @@ class Target:
             "name": self.name,
             "file": self.path,
             "bundled": self.bundled,
+            "strict": self.strict,
             "endpoints": {
                 f"profile_{k}": {"ws_url": v.ws_url, "api_url": v.api_url} for k, v in self.endpoints.items()
             },
@@ -407,8 +409,11 @@ def parse_target(raw: Any, path: str) -> Target:
     top = r.mapping(_substitute(raw, path), "", _TOP, required=("stations", "tokens"))
     name = r.string(top.get("name", Path(path).stem), "name")
 
-    csms = r.mapping(top.get("csms"), "csms", ("bundled",))
+    csms = r.mapping(top.get("csms"), "csms", ("bundled", "strict"))
     bundled = r.boolean(csms.get("bundled", False), "csms.bundled")
+    strict = r.boolean(csms.get("strict", False), "csms.strict")
+    if strict and not bundled:
+        raise r.fail("csms.strict", "the strict mode is the bundled CSMS's; it needs csms.bundled: true")
 
     endpoints: dict[int, Endpoint] = {}
     raw_endpoints = r.mapping(top.get("endpoints"), "endpoints", tuple(f"profile_{n}" for n in range(4)))
@@ -535,6 +540,7 @@ def parse_target(raw: Any, path: str) -> Target:
         path=path,
         name=name,
         bundled=bundled,
+        strict=strict,
         endpoints=endpoints,
         stations=stations,
         tokens=tokens,

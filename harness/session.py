@@ -74,8 +74,9 @@ def new_run_id() -> str:
 class BundledCsms:
     """The bundled CSMS on its own event loop in a thread, for the whole session."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, strict: bool = False) -> None:
         self.db_path = db_path
+        self.strict = strict
         self.ws_url = ""
         self.api_url = ""
         self._ready = threading.Event()
@@ -96,7 +97,7 @@ class BundledCsms:
 
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
-        async with CsmsServer(host="127.0.0.1", port=0, db_path=self.db_path) as server:
+        async with CsmsServer(host="127.0.0.1", port=0, db_path=self.db_path, strict=self.strict) as server:
             self.ws_url, self.api_url = server.ws_url, server.api_url
             self._ready.set()
             await self._stop
@@ -138,7 +139,7 @@ class Session:
     def __enter__(self) -> Session:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.target.bundled:
-            self._csms = BundledCsms(self.out_dir / "csms.sqlite3")
+            self._csms = BundledCsms(self.out_dir / "csms.sqlite3", strict=self.target.strict)
             self._csms.start()
             self.target = self.target.with_endpoint_urls(ws_url=self._csms.ws_url, api_url=self._csms.api_url)
         if self.target.provision:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
-from csms_kit import Api, StationSocket, open_socket
+from csms_kit import Api, Stations, StationSocket
 
 from csms.app import CsmsServer
 
@@ -39,23 +40,45 @@ async def open_station(csms: CsmsServer, api: Api) -> AsyncIterator[OpenStation]
     """``await open_station("CP_1")``: provision (unless told not to), connect offering ``ocpp1.6``, and
     optionally boot."""
     async with contextlib.AsyncExitStack() as stack:
+        yield Stations(csms.ws_url, api, stack).open
 
-        async def factory(
-            station_id: str = "CP_1",
+
+@dataclass
+class Rig:
+    """A CSMS started by :func:`start_csms`, its API and its stations."""
+
+    csms: CsmsServer
+    api: Api
+    open_station: OpenStation
+
+
+StartCsms = Callable[..., Awaitable[Rig]]
+
+
+@pytest.fixture
+async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
+    """``await start_csms(strict=True, call_timeout_s=0.5)``: a CSMS in either mode, with its own database."""
+    async with contextlib.AsyncExitStack() as stack:
+        started = 0
+
+        async def start(
             *,
-            provision: bool = True,
-            boot: bool = False,
-            path: str | None = None,
-            subprotocols: Sequence[str] | None = ("ocpp1.6",),
-            headers: dict[str, str] | None = None,
-        ) -> StationSocket:
-            if provision:
-                await api.provision(station_id)
-            ws = await open_socket(f"{csms.ws_url}/{path or station_id}", subprotocols=subprotocols, headers=headers)
-            stack.push_async_callback(ws.close)
-            station = StationSocket(ws)
-            if boot:
-                assert (await station.boot())["status"] == "Accepted"
-            return station
+            strict: bool,
+            call_timeout_s: float = CALL_TIMEOUT_S,
+            reconnect_grace_s: float | None = None,
+        ) -> Rig:
+            nonlocal started
+            started += 1
+            server = await stack.enter_async_context(
+                CsmsServer(
+                    db_path=tmp_path / f"csms-{started}.sqlite3",
+                    call_timeout_s=call_timeout_s,
+                    heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+                    strict=strict,
+                    reconnect_grace_s=reconnect_grace_s,
+                )
+            )
+            api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+            return Rig(server, api, Stations(server.ws_url, api, stack).open)
 
-        yield factory
+        yield start

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,11 +67,16 @@ class StationSocket:
         assert isinstance(frame, list), text
         return frame
 
-    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
-        """Send a CALL and return the frame answering it (CALLRESULT or CALLERROR)."""
+    async def send_call(self, action: str, payload: dict[str, Any]) -> str:
+        """Send a CALL without waiting for its answer; returns its message id."""
         self._counter += 1
         unique_id = f"cp-{self._counter}"
         await self.ws.send(json.dumps([2, unique_id, action, payload]))
+        return unique_id
+
+    async def call(self, action: str, payload: dict[str, Any]) -> list[Any]:
+        """Send a CALL and return the frame answering it (CALLRESULT or CALLERROR)."""
+        unique_id = await self.send_call(action, payload)
         frame = await self.recv()
         assert frame[0] in (3, 4) and frame[1] == unique_id, frame
         return frame
@@ -109,6 +115,35 @@ class StationSocket:
         except TimeoutError:
             return
         raise AssertionError(f"the CSMS sent an unsolicited frame: {text!r}")
+
+
+class Stations:
+    """Opens scripted charge points against one CSMS and closes them with ``stack``."""
+
+    def __init__(self, ws_url: str, api: Api, stack: contextlib.AsyncExitStack) -> None:
+        self._ws_url = ws_url
+        self._api = api
+        self._stack = stack
+
+    async def open(
+        self,
+        station_id: str = "CP_1",
+        *,
+        provision: bool = True,
+        boot: bool = False,
+        path: str | None = None,
+        subprotocols: Sequence[str] | None = ("ocpp1.6",),
+        headers: dict[str, str] | None = None,
+    ) -> StationSocket:
+        """Provision (unless told not to), connect offering ``ocpp1.6``, and optionally boot (Accepted)."""
+        if provision:
+            await self._api.provision(station_id)
+        ws = await open_socket(f"{self._ws_url}/{path or station_id}", subprotocols=subprotocols, headers=headers)
+        self._stack.push_async_callback(ws.close)
+        station = StationSocket(ws)
+        if boot:
+            assert (await station.boot())["status"] == "Accepted"
+        return station
 
 
 @dataclass
@@ -151,3 +186,16 @@ class Api:
 
     async def trigger(self, station_id: str, action: str, payload: dict[str, Any] | None = None) -> Reply:
         return await self.post(f"/api/octt/1.6/{station_id}/{action}", {} if payload is None else payload)
+
+    async def exchanges(self, station_id: str) -> list[tuple[str, str, str]]:
+        """(direction, action, outcome) of the station's exchanges, in the order the CSMS logged them."""
+        reply = await self.get(f"/api/exchanges?station_id={station_id}")
+        return [(e["direction"], e["action"], e["outcome"]) for e in reply.body]
+
+    async def wait_disconnected(self, station_id: str) -> None:
+        """Until the CSMS has seen the station's socket close (the API says so)."""
+        for _ in range(200):
+            if not (await self.get(f"/api/stations/{station_id}")).body["connected"]:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"the CSMS still shows {station_id} connected")
