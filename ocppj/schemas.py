@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
 import jsonschema
+from jsonschema.exceptions import ValidationError
 
 from ocppj.frames import ErrorCode
 
@@ -77,11 +80,26 @@ def kebab_case(action: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", action).lower()
 
 
+def _multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """``multipleOf`` on the decimal text of the numbers: the 1.6 schemas give limits as ``multipleOf: 0.1``,
+    and in binary floating point 6.3 / 0.1 is 62.99999999999999, so jsonschema's own check refuses valid limits
+    (the ``ocpp`` package parses with Decimal for the same reason)."""
+    if not validator.is_type(instance, "number"):
+        return
+    if Decimal(repr(instance)) % Decimal(repr(step)) != 0:
+        yield ValidationError(f"{instance!r} is not a multiple of {step!r}")
+
+
+_Draft4 = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft4Validator, {"multipleOf": _multiple_of}
+)
+
+
 @functools.cache
-def _validator(action: str, response: bool) -> jsonschema.Draft4Validator:
+def _validator(action: str, response: bool) -> Any:
     name = f"{action}Response.json" if response else f"{action}.json"
     schema = json.loads(_schema_dir().joinpath(name).read_text(encoding="utf-8"))
-    return jsonschema.Draft4Validator(schema, format_checker=FORMAT_CHECKER)
+    return _Draft4(schema, format_checker=FORMAT_CHECKER)
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,7 @@ _CODE_BY_VALIDATOR = {
     "maximum": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
     "minItems": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
     "maxItems": ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION,
+    "multipleOf": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
 }
 
 
