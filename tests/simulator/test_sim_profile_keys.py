@@ -1,0 +1,38 @@
+"""Configuration keys of the other feature profiles (OCPP 1.6 §9.2-§9.4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator.model import ChargePoint, StationSpec
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "stored"),
+    [
+        ("SupportedFeatureProfiles", "Core, RemoteTrigger", "Core,RemoteTrigger"),
+        ("SupportedFeatureProfiles", "Core", "Core"),
+        ("ChargingScheduleAllowedChargingRateUnit", "Power", "Power"),
+    ],
+)
+def test_station_description_keys(key: str, value: str, stored: str) -> None:
+    cp = ChargePoint(StationSpec(station_id="X", config={key: value}), now=0.0)
+    assert cp.configuration()[key] == stored
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("SupportedFeatureProfiles", "Core,Teleportation"),
+        ("SupportedFeatureProfiles", "Core,Core"),
+        ("SupportedFeatureProfiles", "Reservation,SmartCharging"),  # Core is what every charge point has
+        ("SupportedFeatureProfiles", ""),
+        ("ChargingScheduleAllowedChargingRateUnit", "Current,Amps"),
+        ("ChargingScheduleAllowedChargingRateUnit", ""),
+        ("ReserveConnectorZeroSupported", "maybe"),
+        ("MaxChargingProfilesInstalled", "-1"),
+    ],
+)
+def test_station_description_keys_refuse_bad_values(key: str, value: str) -> None:
+    with pytest.raises(ValueError, match=f"invalid value {value!r} for configuration key {key}"):
+        StationSpec(station_id="X", config={key: value})
