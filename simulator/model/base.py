@@ -3,7 +3,8 @@
 The station is split by concern into cooperating classes: this base holds the state (all of it, so each part
 can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
 :mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
-(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`) answer CSMS calls on top.
+(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`)
+answer CSMS calls on top.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from ocpp.v16.enums import ChargePointErrorCode
 
 from simulator.model import payloads
-from simulator.model.auth import AuthorizationCache
+from simulator.model.auth import AuthorizationCache, LocalAuthList
 from simulator.model.calls import DroppedMessage, OutgoingCall
 from simulator.model.config import Configuration
 from simulator.model.connector import CHARGING, NO_ERROR, Connector, EnergyMeter, Transaction
@@ -38,6 +39,11 @@ FAULT_CODES = frozenset(str(code.value) for code in ChargePointErrorCode) - {NO_
 
 Handler = Callable[[dict[str, Any], float, "dict[str, Any] | None"], dict[str, Any]]
 """A CSMS-call handler: (request payload, now, scenario's answer or None) -> CALLRESULT payload."""
+
+
+def status_reply(answer: dict[str, Any] | None, decided: str) -> dict[str, Any]:
+    """The scenario's answer when it imposes one, else the status the model decided."""
+    return answer if answer is not None else {"status": decided}
 
 
 @dataclass
@@ -76,6 +82,8 @@ class StationBase:
         self._next_aligned_at = self._aligned_after(now)
         self._diagnostics_status = "Idle"  # FirmwareManagement will drive these (§5.17 TriggerMessage)
         self._firmware_status = "Idle"
+        # Local Auth List Management (§3.5.2): non-volatile, like the cache.
+        self._local_list = LocalAuthList()
 
     # ------------------------------------------------------------------ read-only views
 

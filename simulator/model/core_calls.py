@@ -12,13 +12,10 @@ from typing import Any
 
 from ocppj.frames import ErrorCode
 from simulator.model.base import ACCEPTED, Handler
+from simulator.model.base import status_reply as _status
 from simulator.model.calls import CallRefused
 from simulator.model.connector import AVAILABLE, PREPARING, Connector
 from simulator.model.machine import StationMachine
-
-
-def _status(answer: dict[str, Any] | None, decided: str) -> dict[str, Any]:
-    return answer if answer is not None else {"status": decided}
 
 
 class CoreCalls(StationMachine):

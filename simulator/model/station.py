@@ -16,20 +16,26 @@ from ocppj.frames import ErrorCode
 from simulator.model.base import Handler
 from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls
+from simulator.model.local_list import LocalListCalls
 from simulator.model.remote_trigger import RemoteTriggerCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls):
+class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls):
     """An OCPP 1.6J charge point: powered on, not connected, not registered when created.
 
-    Profiles beyond Core and Remote Trigger (reservations, smart charging, firmware, local list, security)
-    plug in as further mixins contributing handlers to ``_handlers``.
+    Each feature profile is a mixin contributing handlers to ``_handlers``; one that changes what happens at
+    the connectors extends the sessions' methods (calling ``super()``). Profiles beyond these (reservations,
+    smart charging, firmware, security) plug in the same way.
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
         super().__init__(spec, now=now)
-        self._handlers: dict[str, Handler] = {**self._core_handlers(), **self._remote_trigger_handlers()}
+        self._handlers: dict[str, Handler] = {
+            **self._core_handlers(),
+            **self._remote_trigger_handlers(),
+            **self._local_list_handlers(),
+        }
 
     def handle_call(
         self, action: str, payload: dict[str, Any], now: float, *, answer: Mapping[str, Any] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.model import ChargePoint, StationSpec
+from simulator.model.local_list import parse_update
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,8 @@ def test_station_description_keys(key: str, value: str, stored: str) -> None:
 def test_station_description_keys_refuse_bad_values(key: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"invalid value {value!r} for configuration key {key}"):
         StationSpec(station_id="X", config={key: value})
+
+
+def test_parse_update_refuses_what_is_not_an_id_tag_info() -> None:
+    assert parse_update([{"idTag": "A", "idTagInfo": {"status": "Sideways"}}], full=True) is None
+    assert parse_update([{"idTag": "A", "idTagInfo": {"status": "Accepted"}}, {"idTag": "B"}], full=False) is not None
