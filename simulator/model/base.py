@@ -3,8 +3,10 @@
 The station is split by concern into cooperating classes: this base holds the state (all of it, so each part
 can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
 :mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
-(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`)
-answer CSMS calls on top.
+(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`,
+:mod:`~simulator.model.reservations`) answer CSMS calls on top. Where a profile changes what happens at the
+connectors, the sessions ask it through the hooks at the end of this class, which do nothing until a profile's
+mixin overrides them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp.v16.enums import ChargePointErrorCode
 
@@ -22,9 +24,12 @@ from simulator.model import payloads
 from simulator.model.auth import AuthorizationCache, LocalAuthList
 from simulator.model.calls import DroppedMessage, OutgoingCall
 from simulator.model.config import Configuration
-from simulator.model.connector import CHARGING, NO_ERROR, Connector, EnergyMeter, Transaction
+from simulator.model.connector import AVAILABLE, CHARGING, NO_ERROR, RESERVED, Connector, EnergyMeter, Transaction
 from simulator.model.queue import Entry, Outbox
 from simulator.model.spec import StationSpec
+
+if TYPE_CHECKING:
+    from simulator.model.reservations import Reservation
 
 ACCEPTED = "Accepted"
 PENDING = "Pending"
@@ -84,6 +89,8 @@ class StationBase:
         self._firmware_status = "Idle"
         # Local Auth List Management (§3.5.2): non-volatile, like the cache.
         self._local_list = LocalAuthList()
+        # Reservation (§3.9), by reservationId.
+        self._reservations: dict[int, Reservation] = {}
 
     # ------------------------------------------------------------------ read-only views
 
@@ -137,6 +144,10 @@ class StationBase:
         station = self._connectors[0]
         return station.inoperative or station.fault is not None
 
+    def _plain_status(self, connector: Connector) -> str:
+        """The §4.9 status the connector's facts imply, before any reservation holds it."""
+        return connector.derived_status(station_inoperative=self._connectors[0].inoperative)
+
     def _queue_entry(self, entry: Entry) -> None:
         tx = entry.transaction
         if tx is not None and tx.start_dropped and entry.action != "StartTransaction":
@@ -153,7 +164,9 @@ class StationBase:
 
     def _sync(self, connector: Connector, at: float) -> None:
         """Re-derive the connector's status; a change is one StatusNotification when online (§4.9)."""
-        status = connector.derived_status(station_inoperative=self._connectors[0].inoperative)
+        status = self._plain_status(connector)
+        if status == AVAILABLE and self._held(connector):
+            status = RESERVED
         error_code = connector.fault or NO_ERROR
         if status == connector.status and error_code == connector.error_code:
             return
@@ -199,3 +212,17 @@ class StationBase:
         if not id_tag:
             raise ValueError(f"{action} needs an id tag")
         return id_tag
+
+    # ------------------------------------------------------------------ hooks of the other feature profiles
+
+    def _held(self, connector: Connector) -> bool:
+        """Whether a reservation holds this otherwise Available connector, so it reports Reserved (§3.9)."""
+        return False
+
+    def _reserved_against(self, connector: Connector, id_tag: str) -> bool:
+        """Whether a reservation holds the connector for someone ``id_tag`` cannot be (§5.13)."""
+        return False
+
+    def _claim_reservation(self, connector: Connector, id_tag: str, parent_id_tag: str | None, at: float) -> int | None:
+        """The reservationId a transaction starting now uses, ending that reservation (§4.10, §5.13)."""
+        return None

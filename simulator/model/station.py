@@ -18,15 +18,17 @@ from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls
 from simulator.model.local_list import LocalListCalls
 from simulator.model.remote_trigger import RemoteTriggerCalls
+from simulator.model.reservations import ReservationCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls):
+class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls):
     """An OCPP 1.6J charge point: powered on, not connected, not registered when created.
 
     Each feature profile is a mixin contributing handlers to ``_handlers``; one that changes what happens at
-    the connectors extends the sessions' methods (calling ``super()``). Profiles beyond these (reservations,
-    smart charging, firmware, security) plug in the same way.
+    the connectors overrides the hooks of :class:`~simulator.model.base.StationBase` or extends the sessions'
+    methods (calling ``super()``). Profiles beyond these (smart charging, firmware, security) plug in the same
+    way.
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
@@ -35,6 +37,7 @@ class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls):
             **self._core_handlers(),
             **self._remote_trigger_handlers(),
             **self._local_list_handlers(),
+            **self._reservation_handlers(),
         }
 
     def handle_call(
