@@ -4,9 +4,9 @@ The station is split by concern into cooperating classes: this base holds the st
 can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
 :mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
 (:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`,
-:mod:`~simulator.model.reservations`) answer CSMS calls on top. Where a profile changes what happens at the
-connectors, the sessions ask it through the hooks at the end of this class, which do nothing until a profile's
-mixin overrides them.
+:mod:`~simulator.model.reservations`, :mod:`~simulator.model.smart_charging`) answer CSMS calls on top. Where a
+profile changes what happens at the connectors, the sessions ask it through the hooks at the end of this class,
+which do nothing until a profile's mixin overrides them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from simulator.model.queue import Entry, Outbox
 from simulator.model.spec import StationSpec
 
 if TYPE_CHECKING:
+    from simulator.model.composite import ChargingProfile
     from simulator.model.reservations import Reservation
+    from simulator.model.smart_charging import InstalledProfile
 
 ACCEPTED = "Accepted"
 PENDING = "Pending"
@@ -91,6 +93,11 @@ class StationBase:
         self._local_list = LocalAuthList()
         # Reservation (§3.9), by reservationId.
         self._reservations: dict[int, Reservation] = {}
+        # Smart Charging (§3.13): installed profiles, the TxProfile a RemoteStart brought per connector (with its
+        # idTag), and when the limits of the running transactions next change.
+        self._charging_profiles: list[InstalledProfile] = []
+        self._remote_profiles: dict[int, tuple[str, ChargingProfile]] = {}
+        self._limits_change_at: float | None = None
 
     # ------------------------------------------------------------------ read-only views
 
@@ -226,3 +233,13 @@ class StationBase:
     def _claim_reservation(self, connector: Connector, id_tag: str, parent_id_tag: str | None, at: float) -> int | None:
         """The reservationId a transaction starting now uses, ending that reservation (§4.10, §5.13)."""
         return None
+
+    def _transaction_ended(self, connector: Connector, at: float) -> None:
+        """A transaction on the connector has stopped (its TxProfiles end with it)."""
+
+    def _remote_profile_refused(self, connector: Connector, profile: dict[str, Any] | None) -> bool:
+        """Whether the chargingProfile of a RemoteStartTransaction makes it Rejected (§5.11)."""
+        return False
+
+    def _remote_profile_accepted(self, connector: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
+        """A RemoteStartTransaction was Accepted: keep its chargingProfile for the transaction it starts (§5.11)."""

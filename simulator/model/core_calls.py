@@ -96,13 +96,16 @@ class CoreCalls(StationMachine):
 
     def _on_remote_start(self, payload: dict[str, Any], now: float, answer: dict[str, Any] | None) -> dict[str, Any]:
         """§5.11: Rejected when the connector is unknown, busy (TC_026) or reserved for someone else (§5.13),
-        or while not registered (§4.2 forbids it while Pending). Accepted: Authorize first when
-        AuthorizeRemoteTxRequests (TC_010, TC_011_1), then as a local identification, including the
-        ConnectionTimeOut wait (TC_011_2)."""
+        while not registered (§4.2 forbids it while Pending), or for a chargingProfile the station refuses
+        (TC_060). Accepted: Authorize first when AuthorizeRemoteTxRequests (TC_010, TC_011_1), then as a local
+        identification, including the ConnectionTimeOut wait (TC_011_2)."""
         id_tag: str = payload["idTag"]
+        profile: dict[str, Any] | None = payload.get("chargingProfile")
         connector = self._remote_start_connector(payload.get("connectorId"), id_tag)
-        reply = _status(answer, "Accepted" if connector is not None else "Rejected")
+        usable = connector is not None and not self._remote_profile_refused(connector, profile)
+        reply = _status(answer, "Accepted" if usable else "Rejected")
         if connector is not None and reply.get("status") == "Accepted":
+            self._remote_profile_accepted(connector, id_tag, profile)
             if self._config.get_bool("AuthorizeRemoteTxRequests"):
                 self._begin_authorization(connector, id_tag, now)
             else:

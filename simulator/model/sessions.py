@@ -289,6 +289,7 @@ class Sessions(StationBase):
         if not connector.plugged and not cable_locked:
             connector.finishing = False
             self._sync(connector, at)
+        self._transaction_ended(connector, at)
 
     def _set_availability(self, connector_id: int, *, operative: bool, at: float) -> None:
         """ChangeAvailability applied (§5.2); a connector with a transaction turns Unavailable when it ends."""

@@ -19,16 +19,16 @@ from simulator.model.core_calls import CoreCalls
 from simulator.model.local_list import LocalListCalls
 from simulator.model.remote_trigger import RemoteTriggerCalls
 from simulator.model.reservations import ReservationCalls
+from simulator.model.smart_charging import SmartChargingCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls):
+class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls, SmartChargingCalls):
     """An OCPP 1.6J charge point: powered on, not connected, not registered when created.
 
     Each feature profile is a mixin contributing handlers to ``_handlers``; one that changes what happens at
     the connectors overrides the hooks of :class:`~simulator.model.base.StationBase` or extends the sessions'
-    methods (calling ``super()``). Profiles beyond these (smart charging, firmware, security) plug in the same
-    way.
+    methods (calling ``super()``). Profiles beyond these (firmware, security) plug in the same way.
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
@@ -38,6 +38,7 @@ class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCall
             **self._remote_trigger_handlers(),
             **self._local_list_handlers(),
             **self._reservation_handlers(),
+            **self._smart_charging_handlers(),
         }
 
     def handle_call(

@@ -350,8 +350,6 @@ def test_tc_064_data_transfer_to_csms() -> None:
     [
         ("UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2026-01-01T01:00:00Z"}),
         ("GetDiagnostics", {"location": "ftp://x/"}),
-        ("ClearChargingProfile", {}),
-        ("GetCompositeSchedule", {"connectorId": 1, "duration": 60}),
         ("BootNotification", {"chargePointVendor": "x", "chargePointModel": "y"}),
         ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}),
     ],
