@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ocpp.v16.enums import Measurand
 
-KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "profiles", "rate_units"]
+KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "profiles", "rate_units", "choice"]
 
 # ConfigurationStatus of OCPP 1.6 §6.9 that the model produces itself ("RebootRequired" is never needed: every
 # key takes effect at once).
@@ -58,6 +58,7 @@ class KeySpec:
     readonly: bool
     default: str
     max_length_key: str | None = None  # for comma-separated lists: the key holding the maximum item count
+    choices: tuple[str, ...] = ()  # for kind "choice": the values the key takes
 
 
 def core_keys(*, connectors: int) -> tuple[KeySpec, ...]:
@@ -130,6 +131,24 @@ def profile_keys() -> tuple[KeySpec, ...]:
     )
 
 
+TRANSFER = "Transfer"
+FAIL = "Fail"
+SUCCEED = "Succeed"
+
+
+def simulator_keys() -> tuple[KeySpec, ...]:
+    """Vendor-specific keys (OCPP 1.6 §9 allows them) that describe how this simulated station's firmware and
+    diagnostics flows end, so that a scenario can play a failed download, installation or upload (TC_044_2,
+    TC_044_3, TC_045_2) through its ``configuration`` without a broken server. Read-only for the CSMS; the
+    target file or scenario sets them. ``Transfer`` performs the real transfer through the runtime; ``Fail``
+    makes every attempt fail without one."""
+    return (
+        KeySpec("SimFirmwareDownload", "choice", True, TRANSFER, choices=(TRANSFER, FAIL)),
+        KeySpec("SimFirmwareInstall", "choice", True, SUCCEED, choices=(SUCCEED, FAIL)),
+        KeySpec("SimDiagnosticsUpload", "choice", True, TRANSFER, choices=(TRANSFER, FAIL)),
+    )
+
+
 class Configuration:
     """The station's key/value store: non-volatile, so it survives resets and power cycles.
 
@@ -139,7 +158,7 @@ class Configuration:
 
     def __init__(self, *, connectors: int, overrides: Mapping[str, str]) -> None:
         self._connectors = connectors
-        keys = (*core_keys(connectors=connectors), *profile_keys())
+        keys = (*core_keys(connectors=connectors), *profile_keys(), *simulator_keys())
         self._specs = {spec.name: spec for spec in keys}
         self._by_folded = {name.casefold(): name for name in self._specs}
         self._values = {name: spec.default for name, spec in self._specs.items()}
@@ -266,10 +285,13 @@ class Configuration:
                 if match.group(2) not in _PHASE_ROTATIONS:
                     return None
             return ",".join(items)
-        allowed = KNOWN_FEATURE_PROFILES if spec.kind == "profiles" else frozenset(_RATE_UNITS)
-        items = [item.strip() for item in value.split(",")]
-        if any(item not in allowed for item in items) or len(set(items)) != len(items):
-            return None
-        if spec.kind == "profiles" and CORE not in items:
-            return None
-        return ",".join(items)
+        if spec.kind in ("profiles", "rate_units"):
+            allowed = KNOWN_FEATURE_PROFILES if spec.kind == "profiles" else frozenset(_RATE_UNITS)
+            items = [item.strip() for item in value.split(",")]
+            if any(item not in allowed for item in items) or len(set(items)) != len(items):
+                return None
+            if spec.kind == "profiles" and CORE not in items:
+                return None
+            return ",".join(items)
+        folded = value.strip().casefold()
+        return next((choice for choice in spec.choices if choice.casefold() == folded), None)

@@ -16,6 +16,7 @@ from ocppj.frames import ErrorCode
 from simulator.model.base import Handler
 from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls
+from simulator.model.firmware import FirmwareCalls
 from simulator.model.local_list import LocalListCalls
 from simulator.model.remote_trigger import RemoteTriggerCalls
 from simulator.model.reservations import ReservationCalls
@@ -23,12 +24,15 @@ from simulator.model.smart_charging import SmartChargingCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls, SmartChargingCalls):
-    """An OCPP 1.6J charge point: powered on, not connected, not registered when created.
+class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls, SmartChargingCalls, FirmwareCalls):
+    """An OCPP 1.6J charge point of the six feature profiles of OCPP 1.6 §3: powered on, not connected, not
+    registered when created.
 
-    Each feature profile is a mixin contributing handlers to ``_handlers``; one that changes what happens at
-    the connectors overrides the hooks of :class:`~simulator.model.base.StationBase` or extends the sessions'
-    methods (calling ``super()``). Profiles beyond these (firmware, security) plug in the same way.
+    Each profile is a mixin contributing handlers to ``_handlers``; those that change what happens at the
+    connectors override the hooks of :class:`~simulator.model.base.StationBase` or extend the sessions'
+    methods (calling ``super()``). Firmware Management adds the transfer interface: ``take_transfers``,
+    ``transfer_finished``, ``transfer_wanted``, ``transfer_reports``. A station whose SupportedFeatureProfiles
+    lacks a profile answers its messages as such a station would (OCPP 1.6 §9.1, SupportedFeatureProfiles).
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
@@ -39,6 +43,7 @@ class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCall
             **self._local_list_handlers(),
             **self._reservation_handlers(),
             **self._smart_charging_handlers(),
+            **self._firmware_handlers(),
         }
 
     def handle_call(

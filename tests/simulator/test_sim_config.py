@@ -51,6 +51,10 @@ READ_ONLY = {
     "ChargingScheduleMaxPeriods": "24",
     "ConnectorSwitch3to1PhaseSupported": "false",
     "MaxChargingProfilesInstalled": "20",
+    # vendor-specific: how the simulated firmware and diagnostics flows end
+    "SimFirmwareDownload": "Transfer",
+    "SimFirmwareInstall": "Succeed",
+    "SimDiagnosticsUpload": "Transfer",
 }
 
 

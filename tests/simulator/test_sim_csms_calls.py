@@ -348,8 +348,6 @@ def test_tc_064_data_transfer_to_csms() -> None:
 @pytest.mark.parametrize(
     ("action", "payload"),
     [
-        ("UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2026-01-01T01:00:00Z"}),
-        ("GetDiagnostics", {"location": "ftp://x/"}),
         ("BootNotification", {"chargePointVendor": "x", "chargePointModel": "y"}),
         ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}),
     ],

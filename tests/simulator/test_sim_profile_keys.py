@@ -1,4 +1,4 @@
-"""Configuration keys of the other feature profiles (OCPP 1.6 §9.2-§9.4)."""
+"""Configuration keys of the other feature profiles (OCPP 1.6 §9.2-§9.4) and the simulator's own keys."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from simulator.model.local_list import parse_update
         ("SupportedFeatureProfiles", "Core, RemoteTrigger", "Core,RemoteTrigger"),
         ("SupportedFeatureProfiles", "Core", "Core"),
         ("ChargingScheduleAllowedChargingRateUnit", "Power", "Power"),
+        ("SimFirmwareDownload", "fail", "Fail"),
+        ("SimFirmwareInstall", " FAIL ", "Fail"),
+        ("SimDiagnosticsUpload", "transfer", "Transfer"),
     ],
 )
 def test_station_description_keys(key: str, value: str, stored: str) -> None:
@@ -30,6 +33,8 @@ def test_station_description_keys(key: str, value: str, stored: str) -> None:
         ("SupportedFeatureProfiles", ""),
         ("ChargingScheduleAllowedChargingRateUnit", "Current,Amps"),
         ("ChargingScheduleAllowedChargingRateUnit", ""),
+        ("SimFirmwareDownload", "Succeed"),
+        ("SimFirmwareInstall", "Transfer"),
         ("ReserveConnectorZeroSupported", "maybe"),
         ("MaxChargingProfilesInstalled", "-1"),
     ],
