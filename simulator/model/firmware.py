@@ -165,8 +165,7 @@ class FirmwareCalls(StationMachine):
         self._advance(now)
         for flow in self._flows():
             if flow is not None and flow.job is not None and flow.job.job_id == job_id:
-                self._report(flow.job, ok, detail, now)
-                flow.job, flow.job_deadline = None, None
+                self._end_job(flow, ok, detail, now)
                 self._attempt_done(flow, ok, now)
                 return
 
@@ -285,10 +284,9 @@ class FirmwareCalls(StationMachine):
             self._notify(flow, "UploadFailed", at, final=True)
 
     def _job_overdue(self, flow: Attempts, at: float) -> None:
-        job = flow.job
-        assert job is not None  # the timer exists only while the job does
-        self._report(job, False, f"no result from the runtime within {job.timeout_s + TRANSFER_GRACE_S:.0f} s", at)
-        flow.job, flow.job_deadline = None, None
+        self._end_job(
+            flow, False, f"no result from the runtime within {TRANSFER_TIMEOUT_S + TRANSFER_GRACE_S:.0f} s", at
+        )
         self._attempt_done(flow, False, at)
 
     def _drop_flow(self, flow: Attempts | None, at: float) -> None:
@@ -297,11 +295,17 @@ class FirmwareCalls(StationMachine):
         if flow is None:
             return
         if flow.job is not None:
-            self._report(flow.job, False, "superseded by a new request", at)
-            self._transfers_ready = [job for job in self._transfers_ready if job is not flow.job]
-            flow.job, flow.job_deadline = None, None
+            self._end_job(flow, False, "superseded by a new request", at)
         if isinstance(flow, FirmwareUpdate) and flow.phase == "downloaded":
             self._set_out_of_service(False, at)
+
+    def _end_job(self, flow: Attempts, ok: bool, detail: str, at: float) -> None:
+        """The flow's job is over, whichever way: recorded, and no longer handed out if it was not yet."""
+        job = flow.job
+        assert job is not None
+        self._report(job, ok, detail, at)
+        self._transfers_ready = [ready for ready in self._transfers_ready if ready is not job]
+        flow.job, flow.job_deadline = None, None
 
     def _report(self, job: TransferJob, ok: bool, detail: str, at: float) -> None:
         self._transfer_reports.append(TransferReport(job.job_id, job.kind, job.url, ok, detail, at))
@@ -362,8 +366,7 @@ class FirmwareCalls(StationMachine):
             self._out_of_service = False
         for flow in self._flows():
             if flow is not None and flow.job is not None:
-                self._report(flow.job, False, f"the station went down ({reason})", at)
-                flow.job, flow.job_deadline = None, None
+                self._end_job(flow, False, f"the station went down ({reason})", at)
                 self._attempt_done(flow, False, at)
 
     def _power_on(self, at: float) -> None:

@@ -175,6 +175,15 @@ def test_unreported_job_times_out() -> None:
     assert notifications(sim) == []
 
 
+def test_a_job_never_taken_is_not_handed_out_once_overdue() -> None:
+    sim = booted()
+    update_firmware(sim, retries=1, retryInterval=10)
+    sim.advance(TRANSFER_TIMEOUT_S + TRANSFER_GRACE_S + 10)
+    (retry,) = jobs(sim)  # only the retry: the first attempt's job is gone with it
+    assert sim.cp.transfer_wanted(retry.job_id)
+    assert [r.job_id for r in sim.cp.transfer_reports] == [retry.job_id - 1]
+
+
 def test_tc_044_3_installation_failed() -> None:
     sim = booted(config={"SimFirmwareInstall": "Fail"})
     update_firmware(sim)
