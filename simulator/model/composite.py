@@ -1,21 +1,23 @@
 """Charging profiles and the composite schedule (OCPP 1.6 §3.13, §5.7, §7.8-§7.13), as pure functions of time.
 
 A profile gives, at each moment, either a limit or nothing (it is not valid then, its schedule has not started
-or has ended, §7.8 ChargingProfile, §7.11 ChargingSchedule):
+or has ended; §7 ChargingProfile, ChargingSchedule):
 
 * validFrom/validTo bound when the profile applies at all;
 * the schedule starts at startSchedule (Absolute), at a start the charge point chooses (Relative: the start of
   the transaction, or the moment of the request when there is none) or at startSchedule repeated every day or
-  week (Recurring, §7.9; a recurring schedule is anchored at startSchedule in both directions of time, so it is
-  a daily or weekly pattern); it ends ``duration`` seconds after its start (a recurring one at the latest when
-  the next cycle begins), and without a duration its last period lasts for ever (or until the next cycle);
-* a period's limit holds from its startPeriod until the next period's (§7.12).
+  week (Recurring, §7 ChargingProfileKindType); a recurring schedule is anchored at startSchedule in both
+  directions of time, so it is a daily or weekly pattern;
+* it ends ``duration`` seconds after its start (a recurring one at the latest when the next cycle begins), and
+  without a duration its last period lasts for ever (or until the next cycle);
+* a period's limit holds from its startPeriod until the next period's (§7 ChargingSchedulePeriod).
 
-Profiles combine per OCPP 1.6 §3.13.2-§3.13.4: within one purpose the valid profile with the highest stackLevel
-wins at each moment; a TxProfile overrides the TxDefaultProfiles, and a TxDefaultProfile of the connector
-overrides one of connector 0 (which applies to every connector); a ChargePointMaxProfile caps the result (the
-lower of the two wins). Comparing or converting limits in different units assumes ``P = VOLTAGE_V * I * n`` with
-230 V per phase and n the period's numberPhases, 3 when absent (§7.12: "If absent, 3 will be assumed").
+Profiles combine per OCPP 1.6 §3.13.2 (stacking) and §3.13.3 (combining purposes): within one purpose the valid
+profile with the highest stackLevel wins at each moment; a TxProfile overrides the TxDefaultProfiles, and a
+TxDefaultProfile of the connector overrides one of connector 0 (which applies to every connector); a
+ChargePointMaxProfile caps the result (the lower of the two wins). Comparing or converting limits in different
+units assumes ``P = VOLTAGE_V * I * n`` with 230 V per phase and n the period's numberPhases, 3 when absent
+(§7 ChargingSchedulePeriod: 3 is assumed unless another number is given).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class SchedulePeriod:
 
 @dataclass(frozen=True)
 class ChargingSchedule:
-    unit: str  # "A" or "W" (§7.10 ChargingRateUnitType)
+    unit: str  # "A" or "W" (§7 ChargingRateUnitType)
     periods: tuple[SchedulePeriod, ...]
     duration_s: int | None = None
     start: float | None = None
@@ -103,7 +105,7 @@ class ChargingProfile:
         )
 
     def problem(self) -> str | None:
-        """Why the profile cannot be used whatever the station, or None (§7.8-§7.12)."""
+        """Why the profile cannot be used whatever the station, or None (§7.8-§7.13)."""
         periods = self.schedule.periods
         if not periods:
             return "a schedule needs at least one period"
@@ -260,7 +262,7 @@ def round_limit(value: float) -> float:
 def composite_schedule(
     stack: ProfileStack, *, start: float, duration_s: int, unit: str | None, fallback: Limit
 ) -> CompositeSchedule:
-    """The composite schedule from ``start`` for ``duration_s`` seconds (§3.13.5, §5.7), in ``unit`` or, when
+    """The composite schedule from ``start`` for ``duration_s`` seconds (§3.13.3, §5.7), in ``unit`` or, when
     none is asked for, in the unit of the limit in force at ``start``. Where no profile gives a limit the
     ``fallback`` (the hardware's maximum) stands. Periods start at whole seconds from ``start``; consecutive
     equal ones are merged; minChargingRate is the highest of the schedules in force over the window."""

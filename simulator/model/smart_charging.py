@@ -3,7 +3,7 @@ GetCompositeSchedule, §5.11 RemoteStartTransaction with a chargingProfile, §9.
 
 Profiles are stored per connector with their purpose and stack level; a TxProfile belongs to the transaction
 running when it was set (or the one its RemoteStartTransaction started, TC_059) and goes when that ends
-(§3.13.3). The schedule itself is computed in :mod:`simulator.model.composite`.
+(§3.13.1). The schedule itself is computed in :mod:`simulator.model.composite`.
 
 The energy meter follows the limits: a connector with a transaction charges at the lower of the hardware's
 ``power_w`` and its composite limit, and a ChargePointMaxProfile, which limits the whole charge point (§3.13.1),
@@ -42,7 +42,7 @@ _UNIT_NAMES = {"A": "Current", "W": "Power"}  # §9.4.2 ChargingScheduleAllowedC
 class InstalledProfile:
     connector_id: int
     profile: ChargingProfile
-    transaction: Transaction | None = None  # a TxProfile's transaction (§3.13.3)
+    transaction: Transaction | None = None  # a TxProfile's transaction (§3.13.1)
 
 
 class SmartChargingCalls(StationMachine):
@@ -56,9 +56,8 @@ class SmartChargingCalls(StationMachine):
     # ------------------------------------------------------------------ the stored profiles
 
     def _installed(self) -> list[InstalledProfile]:
-        """The installed profiles, without the TxProfiles of transactions that have ended (§3.13.3: "the
-        TxProfile SHALL only be valid for the duration of the transaction"); any way a transaction ends
-        (stop, power loss, reboot) removes them."""
+        """The installed profiles, without the TxProfiles of transactions that have ended (§3.13.1: a TxProfile
+        applies to one transaction only); any way a transaction ends (stop, power loss, reboot) removes them."""
         self._charging_profiles = [
             p for p in self._charging_profiles if p.transaction is None or not p.transaction.ended
         ]
