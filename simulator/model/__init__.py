@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from simulator.model.calls import CallRefused, DroppedMessage, OutgoingCall
+from simulator.model.firmware import TransferJob, TransferReport
 from simulator.model.machine import BOOT_RETRY_INTERVAL_S, REBOOT_DELAY_S, RESET_GRACE_S
 from simulator.model.spec import StationSpec
 from simulator.model.station import ChargePoint
@@ -16,4 +17,6 @@ __all__ = [
     "DroppedMessage",
     "OutgoingCall",
     "StationSpec",
+    "TransferJob",
+    "TransferReport",
 ]

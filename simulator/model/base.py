@@ -3,7 +3,10 @@
 The station is split by concern into cooperating classes: this base holds the state (all of it, so each part
 can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
 :mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
-(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`) answer CSMS calls on top.
+(:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`,
+:mod:`~simulator.model.reservations`, :mod:`~simulator.model.smart_charging`, :mod:`~simulator.model.firmware`)
+answer CSMS calls on top. Where a profile changes what happens at the connectors, the sessions ask it through the
+hooks at the end of this class, which do nothing until a profile's mixin overrides them.
 """
 
 from __future__ import annotations
@@ -13,17 +16,32 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp.v16.enums import ChargePointErrorCode
 
 from simulator.model import payloads
-from simulator.model.auth import AuthorizationCache
+from simulator.model.auth import AuthorizationCache, LocalAuthList
 from simulator.model.calls import DroppedMessage, OutgoingCall
 from simulator.model.config import Configuration
-from simulator.model.connector import CHARGING, NO_ERROR, Connector, EnergyMeter, Transaction
+from simulator.model.connector import (
+    AVAILABLE,
+    CHARGING,
+    NO_ERROR,
+    RESERVED,
+    UNAVAILABLE,
+    Connector,
+    EnergyMeter,
+    Transaction,
+)
 from simulator.model.queue import Entry, Outbox
 from simulator.model.spec import StationSpec
+
+if TYPE_CHECKING:
+    from simulator.model.composite import ChargingProfile
+    from simulator.model.firmware import DiagnosticsUpload, FirmwareUpdate, TransferJob, TransferReport
+    from simulator.model.reservations import Reservation
+    from simulator.model.smart_charging import InstalledProfile
 
 ACCEPTED = "Accepted"
 PENDING = "Pending"
@@ -38,6 +56,11 @@ FAULT_CODES = frozenset(str(code.value) for code in ChargePointErrorCode) - {NO_
 
 Handler = Callable[[dict[str, Any], float, "dict[str, Any] | None"], dict[str, Any]]
 """A CSMS-call handler: (request payload, now, scenario's answer or None) -> CALLRESULT payload."""
+
+
+def status_reply(answer: dict[str, Any] | None, decided: str) -> dict[str, Any]:
+    """The scenario's answer when it imposes one, else the status the model decided."""
+    return answer if answer is not None else {"status": decided}
 
 
 @dataclass
@@ -74,8 +97,27 @@ class StationBase:
         self._reset: PendingReset | None = None
         self._next_local_tx = 1
         self._next_aligned_at = self._aligned_after(now)
-        self._diagnostics_status = "Idle"  # FirmwareManagement will drive these (§5.17 TriggerMessage)
+        self._diagnostics_status = "Idle"  # what a triggered notification reports (§4.4, §4.5, §5.17)
         self._firmware_status = "Idle"
+        # Local Auth List Management (§3.5.2): non-volatile, like the cache.
+        self._local_list = LocalAuthList()
+        # Reservation (§3.9), by reservationId.
+        self._reservations: dict[int, Reservation] = {}
+        # Smart Charging (§3.13): installed profiles, the TxProfile a RemoteStart brought per connector (with its
+        # idTag), and when the limits of the running transactions next change.
+        self._charging_profiles: list[InstalledProfile] = []
+        self._remote_profiles: dict[int, tuple[str, ChargingProfile]] = {}
+        self._limits_change_at: float | None = None
+        # Firmware Management (§5.6, §5.19): the update and the diagnostics upload under way, transfer jobs not
+        # yet handed to the runtime, what became of the finished ones, the status owed after a reboot into new
+        # firmware, and whether the station is out of service for an installation.
+        self._firmware: FirmwareUpdate | None = None
+        self._diagnostics: DiagnosticsUpload | None = None
+        self._transfers_ready: list[TransferJob] = []
+        self._transfer_reports: deque[TransferReport] = deque(maxlen=DROPPED_HISTORY)
+        self._next_job_id = 1
+        self._firmware_report: str | None = None
+        self._out_of_service = False
 
     # ------------------------------------------------------------------ read-only views
 
@@ -133,7 +175,15 @@ class StationBase:
 
     def _station_blocked(self) -> bool:
         station = self._connectors[0]
-        return station.inoperative or station.fault is not None
+        return station.inoperative or station.fault is not None or self._out_of_service
+
+    def _plain_status(self, connector: Connector) -> str:
+        """The §4.9 status the connector's facts imply, before any reservation holds it."""
+        station_off = self._connectors[0].inoperative or self._out_of_service
+        status = connector.derived_status(station_inoperative=station_off)
+        if connector.connector_id == 0 and status == AVAILABLE and self._out_of_service:
+            return UNAVAILABLE
+        return status
 
     def _queue_entry(self, entry: Entry) -> None:
         tx = entry.transaction
@@ -151,7 +201,9 @@ class StationBase:
 
     def _sync(self, connector: Connector, at: float) -> None:
         """Re-derive the connector's status; a change is one StatusNotification when online (§4.9)."""
-        status = connector.derived_status(station_inoperative=self._connectors[0].inoperative)
+        status = self._plain_status(connector)
+        if status == AVAILABLE and self._held(connector):
+            status = RESERVED
         error_code = connector.fault or NO_ERROR
         if status == connector.status and error_code == connector.error_code:
             return
@@ -197,3 +249,28 @@ class StationBase:
         if not id_tag:
             raise ValueError(f"{action} needs an id tag")
         return id_tag
+
+    # ------------------------------------------------------------------ hooks of the other feature profiles
+
+    def _held(self, connector: Connector) -> bool:
+        """Whether a reservation holds this otherwise Available connector, so it reports Reserved (§3.9)."""
+        return False
+
+    def _reserved_against(self, connector: Connector, id_tag: str) -> bool:
+        """Whether a reservation holds the connector for someone ``id_tag`` cannot be (§5.13)."""
+        return False
+
+    def _claim_reservation(self, connector: Connector, id_tag: str, parent_id_tag: str | None, at: float) -> int | None:
+        """The reservationId a transaction starting now uses, ending that reservation (§4.10, §5.13)."""
+        return None
+
+    def _transaction_ended(self, connector: Connector, at: float) -> None:
+        """A transaction on the connector has stopped (a firmware installation may have waited for it, its
+        TxProfiles end with it)."""
+
+    def _remote_profile_refused(self, connector: Connector, profile: dict[str, Any] | None) -> bool:
+        """Whether the chargingProfile of a RemoteStartTransaction makes it Rejected (§5.11)."""
+        return False
+
+    def _remote_profile_accepted(self, connector: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
+        """A RemoteStartTransaction was Accepted: keep its chargingProfile for the transaction it starts (§5.11)."""

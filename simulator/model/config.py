@@ -1,4 +1,4 @@
-"""Configuration keys of the simulated station (OCPP 1.6 §9.1, Core profile).
+"""Configuration keys of the simulated station (OCPP 1.6 §9.1 Core, §9.2-§9.4 the other profiles).
 
 Values are kept as the strings OCPP carries on the wire; typed getters parse them. Key names are matched without
 regard to case because ``key`` is a CiString50 (OCPP 1.6 §7.14, "CiString50Type: case insensitive"), and a
@@ -14,13 +14,27 @@ from typing import Any, Literal
 
 from ocpp.v16.enums import Measurand
 
-KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "text"]
+KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "profiles", "rate_units", "choice"]
 
 # ConfigurationStatus of OCPP 1.6 §6.9 that the model produces itself ("RebootRequired" is never needed: every
 # key takes effect at once).
 ChangeStatus = Literal["Accepted", "Rejected", "NotSupported"]
 
-SUPPORTED_FEATURE_PROFILES = "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+CORE = "Core"
+FIRMWARE_MANAGEMENT = "FirmwareManagement"
+LOCAL_AUTH_LIST_MANAGEMENT = "LocalAuthListManagement"
+RESERVATION = "Reservation"
+SMART_CHARGING = "SmartCharging"
+REMOTE_TRIGGER = "RemoteTrigger"
+SUPPORTED_FEATURE_PROFILES = ",".join(
+    (CORE, FIRMWARE_MANAGEMENT, LOCAL_AUTH_LIST_MANAGEMENT, RESERVATION, SMART_CHARGING, REMOTE_TRIGGER)
+)
+# The feature profiles of OCPP 1.6 §3 this station implements; SupportedFeatureProfiles may name fewer of them (a
+# target file describing a station without, say, reservations), never others, and always Core.
+KNOWN_FEATURE_PROFILES = frozenset(SUPPORTED_FEATURE_PROFILES.split(","))
+
+# OCPP 1.6 §9.4.2 ChargingScheduleAllowedChargingRateUnit: "Current" allows schedules in A, "Power" in W.
+_RATE_UNITS = ("Current", "Power")
 
 # The measurands the simulated meter can actually sample. Other §7.31 measurands are valid OCPP but a value
 # naming them is Rejected, as a real meter without that sensor would (OCPP 1.6 §9.1.14 "MeterValuesSampledData").
@@ -44,6 +58,7 @@ class KeySpec:
     readonly: bool
     default: str
     max_length_key: str | None = None  # for comma-separated lists: the key holding the maximum item count
+    choices: tuple[str, ...] = ()  # for kind "choice": the values the key takes
 
 
 def core_keys(*, connectors: int) -> tuple[KeySpec, ...]:
@@ -92,11 +107,45 @@ def core_keys(*, connectors: int) -> tuple[KeySpec, ...]:
         KeySpec("StopTxnAlignedDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
         KeySpec("StopTxnSampledData", "measurands", False, "", "StopTxnSampledDataMaxLength"),
         KeySpec("StopTxnSampledDataMaxLength", "int", True, str(len(SUPPORTED_MEASURANDS))),
-        KeySpec("SupportedFeatureProfiles", "text", True, SUPPORTED_FEATURE_PROFILES),
+        KeySpec("SupportedFeatureProfiles", "profiles", True, SUPPORTED_FEATURE_PROFILES),
         KeySpec("TransactionMessageAttempts", "int", False, "3"),
         KeySpec("TransactionMessageRetryInterval", "int", False, "60"),
         KeySpec("UnlockConnectorOnEVSideDisconnect", "bool", False, "true"),
         KeySpec("WebSocketPingInterval", "int", False, "60"),
+    )
+
+
+def profile_keys() -> tuple[KeySpec, ...]:
+    """The keys of the other feature profiles: Local Auth List Management (§9.2), Reservation (§9.3) and Smart
+    Charging (§9.4), all read-only but LocalAuthListEnabled (the CSMS may switch the list off, §9.2.1)."""
+    return (
+        KeySpec("LocalAuthListEnabled", "bool", False, "true"),
+        KeySpec("LocalAuthListMaxLength", "int", True, "1000"),
+        KeySpec("SendLocalListMaxLength", "int", True, "100"),
+        KeySpec("ReserveConnectorZeroSupported", "bool", True, "true"),
+        KeySpec("ChargeProfileMaxStackLevel", "int", True, "10"),
+        KeySpec("ChargingScheduleAllowedChargingRateUnit", "rate_units", True, ",".join(_RATE_UNITS)),
+        KeySpec("ChargingScheduleMaxPeriods", "int", True, "24"),
+        KeySpec("ConnectorSwitch3to1PhaseSupported", "bool", True, "false"),
+        KeySpec("MaxChargingProfilesInstalled", "int", True, "20"),
+    )
+
+
+TRANSFER = "Transfer"
+FAIL = "Fail"
+SUCCEED = "Succeed"
+
+
+def simulator_keys() -> tuple[KeySpec, ...]:
+    """Vendor-specific keys (OCPP 1.6 §9 allows them) that describe how this simulated station's firmware and
+    diagnostics flows end, so that a scenario can play a failed download, installation or upload (TC_044_2,
+    TC_044_3, TC_045_2) through its ``configuration`` without a broken server. Read-only for the CSMS; the
+    target file or scenario sets them. ``Transfer`` performs the real transfer through the runtime; ``Fail``
+    makes every attempt fail without one."""
+    return (
+        KeySpec("SimFirmwareDownload", "choice", True, TRANSFER, choices=(TRANSFER, FAIL)),
+        KeySpec("SimFirmwareInstall", "choice", True, SUCCEED, choices=(SUCCEED, FAIL)),
+        KeySpec("SimDiagnosticsUpload", "choice", True, TRANSFER, choices=(TRANSFER, FAIL)),
     )
 
 
@@ -109,7 +158,8 @@ class Configuration:
 
     def __init__(self, *, connectors: int, overrides: Mapping[str, str]) -> None:
         self._connectors = connectors
-        self._specs = {spec.name: spec for spec in core_keys(connectors=connectors)}
+        keys = (*core_keys(connectors=connectors), *profile_keys(), *simulator_keys())
+        self._specs = {spec.name: spec for spec in keys}
         self._by_folded = {name.casefold(): name for name in self._specs}
         self._values = {name: spec.default for name, spec in self._specs.items()}
         problems = []
@@ -154,6 +204,11 @@ class Configuration:
 
     def get_list(self, name: str) -> tuple[str, ...]:
         return tuple(item for item in (part.strip() for part in self._values[name].split(",")) if item)
+
+    def supports(self, profile: str) -> bool:
+        """Whether SupportedFeatureProfiles (OCPP 1.6 §9.1) names ``profile``: a station described without a
+        profile answers that profile's messages as one that lacks it would."""
+        return profile in self.get_list("SupportedFeatureProfiles")
 
     def set_heartbeat_interval(self, interval_s: int) -> None:
         """BootNotification.conf ``interval`` becomes the heartbeat interval (OCPP 1.6 §4.2, §4.6)."""
@@ -230,4 +285,13 @@ class Configuration:
                 if match.group(2) not in _PHASE_ROTATIONS:
                     return None
             return ",".join(items)
-        return value
+        if spec.kind in ("profiles", "rate_units"):
+            allowed = KNOWN_FEATURE_PROFILES if spec.kind == "profiles" else frozenset(_RATE_UNITS)
+            items = [item.strip() for item in value.split(",")]
+            if any(item not in allowed for item in items) or len(set(items)) != len(items):
+                return None
+            if spec.kind == "profiles" and CORE not in items:
+                return None
+            return ",".join(items)
+        folded = value.strip().casefold()
+        return next((choice for choice in spec.choices if choice.casefold() == folded), None)

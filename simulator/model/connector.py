@@ -50,6 +50,16 @@ class EnergyMeter:
             self._energy_wh += self._power_w * max(0.0, at - self._since) / 3600.0
             self._since = None
 
+    def set_power(self, power_w: float, at: float) -> None:
+        """Charge at ``power_w`` from ``at`` on (a smart-charging limit, OCPP 1.6 §3.13); the energy charged so far
+        stays counted at the old rate."""
+        if power_w == self._power_w:
+            return
+        if self._since is not None:
+            self._energy_wh += self._power_w * max(0.0, at - self._since) / 3600.0
+            self._since = at
+        self._power_w = power_w
+
     def register_wh(self, at: float) -> int:
         energy = self._energy_wh
         if self._since is not None:

@@ -12,13 +12,10 @@ from typing import Any
 
 from ocppj.frames import ErrorCode
 from simulator.model.base import ACCEPTED, Handler
+from simulator.model.base import status_reply as _status
 from simulator.model.calls import CallRefused
-from simulator.model.connector import AVAILABLE, PREPARING, Connector
+from simulator.model.connector import AVAILABLE, PREPARING, RESERVED, Connector
 from simulator.model.machine import StationMachine
-
-
-def _status(answer: dict[str, Any] | None, decided: str) -> dict[str, Any]:
-    return answer if answer is not None else {"status": decided}
 
 
 class CoreCalls(StationMachine):
@@ -98,39 +95,45 @@ class CoreCalls(StationMachine):
         return self._config.report(keys)
 
     def _on_remote_start(self, payload: dict[str, Any], now: float, answer: dict[str, Any] | None) -> dict[str, Any]:
-        """§5.11: Rejected when the connector is unknown or busy (TC_026) or while not registered (§4.2
-        forbids it while Pending). Accepted: Authorize first when AuthorizeRemoteTxRequests (TC_010, TC_011_1),
-        then as a local identification, including the ConnectionTimeOut wait (TC_011_2)."""
+        """§5.11: Rejected when the connector is unknown, busy (TC_026) or reserved for someone else (§5.13),
+        while not registered (§4.2 forbids it while Pending), or for a chargingProfile the station refuses
+        (TC_060). Accepted: Authorize first when AuthorizeRemoteTxRequests (TC_010, TC_011_1), then as a local
+        identification, including the ConnectionTimeOut wait (TC_011_2)."""
         id_tag: str = payload["idTag"]
-        connector = self._remote_start_connector(payload.get("connectorId"))
-        reply = _status(answer, "Accepted" if connector is not None else "Rejected")
+        profile: dict[str, Any] | None = payload.get("chargingProfile")
+        connector = self._remote_start_connector(payload.get("connectorId"), id_tag)
+        usable = connector is not None and not self._remote_profile_refused(connector, profile)
+        reply = _status(answer, "Accepted" if usable else "Rejected")
         if connector is not None and reply.get("status") == "Accepted":
+            self._remote_profile_accepted(connector, id_tag, profile)
             if self._config.get_bool("AuthorizeRemoteTxRequests"):
                 self._begin_authorization(connector, id_tag, now)
             else:
                 self._authorized(connector, id_tag, None, now)
         return reply
 
-    def _remote_start_connector(self, connector_id: int | None) -> Connector | None:
+    def _remote_start_connector(self, connector_id: int | None, id_tag: str) -> Connector | None:
         """The connector a RemoteStart would use. Without connectorId: one where a cable already waits, else
-        the first Available one (a driver standing at a plugged connector is who asked)."""
+        the first Available one or one Reserved for this idTag (a driver standing at a plugged connector is
+        who asked)."""
         if self._registration != ACCEPTED or not self._accepting_sessions():
             return None
         if connector_id is not None:
             if not 1 <= connector_id <= self._spec.connectors:
                 return None
             connector = self._connectors[connector_id]
-            return connector if self._free(connector) else None
-        free = [connector for connector in self._connectors[1:] if self._free(connector)]
+            return connector if self._free(connector, id_tag) else None
+        free = [connector for connector in self._connectors[1:] if self._free(connector, id_tag)]
         for connector in free:
             if connector.plugged:
                 return connector
-        return next((connector for connector in free if connector.status == AVAILABLE), None)
+        return next((connector for connector in free if connector.status in (AVAILABLE, RESERVED)), None)
 
-    def _free(self, connector: Connector) -> bool:
-        return connector.idle(station_inoperative=self._station_blocked()) and connector.status in (
-            AVAILABLE,
-            PREPARING,
+    def _free(self, connector: Connector, id_tag: str) -> bool:
+        return (
+            connector.idle(station_inoperative=self._station_blocked())
+            and connector.status in (AVAILABLE, PREPARING, RESERVED)
+            and not self._reserved_against(connector, id_tag)
         )
 
     def _on_remote_stop(self, payload: dict[str, Any], now: float, answer: dict[str, Any] | None) -> dict[str, Any]:

@@ -29,8 +29,15 @@ def authorize(id_tag: str) -> dict[str, Any]:
     return {"idTag": id_tag}
 
 
-def start_transaction(connector_id: int, id_tag: str, meter_start_wh: int, at: float) -> dict[str, Any]:
-    return {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start_wh, "timestamp": format_time(at)}
+def start_transaction(
+    connector_id: int, id_tag: str, meter_start_wh: int, at: float, *, reservation_id: int | None = None
+) -> dict[str, Any]:
+    """With ``reservationId`` when the transaction uses a reservation (§4.10, §5.13, TC_046)."""
+    payload: dict[str, Any] = {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start_wh}
+    if reservation_id is not None:
+        payload["reservationId"] = reservation_id
+    payload["timestamp"] = format_time(at)
+    return payload
 
 
 def stop_transaction(

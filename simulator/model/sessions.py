@@ -256,7 +256,10 @@ class Sessions(StationBase):
         connector.authorization = None
         connector.pending = None
         connector.finishing = False
-        payload = payloads.start_transaction(connector.connector_id, id_tag, tx.meter_start_wh, at)
+        reservation_id = self._claim_reservation(connector, id_tag, parent_id_tag, at)
+        payload = payloads.start_transaction(
+            connector.connector_id, id_tag, tx.meter_start_wh, at, reservation_id=reservation_id
+        )
         self._queue_entry(Entry("StartTransaction", payload, at, transactional=True, transaction=tx))
         self._sync(connector, at)
 
@@ -286,6 +289,7 @@ class Sessions(StationBase):
         if not connector.plugged and not cable_locked:
             connector.finishing = False
             self._sync(connector, at)
+        self._transaction_ended(connector, at)
 
     def _set_availability(self, connector_id: int, *, operative: bool, at: float) -> None:
         """ChangeAvailability applied (§5.2); a connector with a transaction turns Unavailable when it ends."""

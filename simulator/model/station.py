@@ -16,20 +16,35 @@ from ocppj.frames import ErrorCode
 from simulator.model.base import Handler
 from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls
+from simulator.model.firmware import FirmwareCalls
+from simulator.model.local_list import LocalListCalls
 from simulator.model.remote_trigger import RemoteTriggerCalls
+from simulator.model.reservations import ReservationCalls
+from simulator.model.smart_charging import SmartChargingCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls):
-    """An OCPP 1.6J charge point: powered on, not connected, not registered when created.
+class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls, SmartChargingCalls, FirmwareCalls):
+    """An OCPP 1.6J charge point of the six feature profiles of OCPP 1.6 §3: powered on, not connected, not
+    registered when created.
 
-    Profiles beyond Core and Remote Trigger (reservations, smart charging, firmware, local list, security)
-    plug in as further mixins contributing handlers to ``_handlers``.
+    Each profile is a mixin contributing handlers to ``_handlers``; those that change what happens at the
+    connectors override the hooks of :class:`~simulator.model.base.StationBase` or extend the sessions'
+    methods (calling ``super()``). Firmware Management adds the transfer interface: ``take_transfers``,
+    ``transfer_finished``, ``transfer_wanted``, ``transfer_reports``. A station whose SupportedFeatureProfiles
+    lacks a profile answers its messages as such a station would (OCPP 1.6 §9.1, SupportedFeatureProfiles).
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
         super().__init__(spec, now=now)
-        self._handlers: dict[str, Handler] = {**self._core_handlers(), **self._remote_trigger_handlers()}
+        self._handlers: dict[str, Handler] = {
+            **self._core_handlers(),
+            **self._remote_trigger_handlers(),
+            **self._local_list_handlers(),
+            **self._reservation_handlers(),
+            **self._smart_charging_handlers(),
+            **self._firmware_handlers(),
+        }
 
     def handle_call(
         self, action: str, payload: dict[str, Any], now: float, *, answer: Mapping[str, Any] | None = None

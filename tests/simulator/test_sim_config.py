@@ -17,6 +17,7 @@ READ_WRITE = {
     "ConnectionTimeOut": ("30", "thirty"),
     "ConnectorPhaseRotation": ("0.RST,1.RTS", "1.XYZ"),
     "HeartbeatInterval": ("60", "1e3"),
+    "LocalAuthListEnabled": ("false", "no"),
     "LocalAuthorizeOffline": ("false", ""),
     "LocalPreAuthorize": ("true", "on"),
     "MeterValuesAlignedData": ("Energy.Active.Import.Register,Power.Active.Import", "Voltage"),
@@ -41,6 +42,19 @@ READ_ONLY = {
     "StopTxnAlignedDataMaxLength": "2",
     "StopTxnSampledDataMaxLength": "2",
     "SupportedFeatureProfiles": SUPPORTED_FEATURE_PROFILES,
+    # §9.2-§9.4, the other feature profiles
+    "LocalAuthListMaxLength": "1000",
+    "SendLocalListMaxLength": "100",
+    "ReserveConnectorZeroSupported": "true",
+    "ChargeProfileMaxStackLevel": "10",
+    "ChargingScheduleAllowedChargingRateUnit": "Current,Power",
+    "ChargingScheduleMaxPeriods": "24",
+    "ConnectorSwitch3to1PhaseSupported": "false",
+    "MaxChargingProfilesInstalled": "20",
+    # vendor-specific: how the simulated firmware and diagnostics flows end
+    "SimFirmwareDownload": "Transfer",
+    "SimFirmwareInstall": "Succeed",
+    "SimDiagnosticsUpload": "Transfer",
 }
 
 

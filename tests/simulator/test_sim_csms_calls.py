@@ -348,14 +348,6 @@ def test_tc_064_data_transfer_to_csms() -> None:
 @pytest.mark.parametrize(
     ("action", "payload"),
     [
-        ("ReserveNow", {"connectorId": 1, "expiryDate": "2026-01-01T01:00:00Z", "idTag": "VALID", "reservationId": 1}),
-        ("CancelReservation", {"reservationId": 1}),
-        ("GetLocalListVersion", {}),
-        ("SendLocalList", {"listVersion": 1, "updateType": "Full"}),
-        ("UpdateFirmware", {"location": "ftp://x/fw.bin", "retrieveDate": "2026-01-01T01:00:00Z"}),
-        ("GetDiagnostics", {"location": "ftp://x/"}),
-        ("ClearChargingProfile", {}),
-        ("GetCompositeSchedule", {"connectorId": 1, "duration": 60}),
         ("BootNotification", {"chargePointVendor": "x", "chargePointModel": "y"}),
         ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}),
     ],
