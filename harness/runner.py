@@ -22,6 +22,8 @@ from harness.config import Endpoint, StationTarget, Timeouts
 from harness.drivers import Driver
 from harness.results import WireRecord
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine
+from simulator import transfers
+from simulator.model import TransferJob
 
 _MAX_IDLE_WAIT_S = 1.0
 
@@ -82,6 +84,11 @@ async def _drive(request: DriverRequest, driver: Driver, inbox: asyncio.Queue[tu
     except Exception as exc:  # a driver must not take the loop down; the engine reports it as ERROR
         outcome = DriverOutcome(False, f"{type(exc).__name__}: {exc}")
     await inbox.put(("driver", request.request_id, outcome))
+
+
+async def _transfer(job: TransferJob, inbox: asyncio.Queue[tuple[Any, ...]]) -> None:
+    outcome = await transfers.perform(job)
+    await inbox.put(("transfer", job.job_id, outcome))
 
 
 async def _open(url: str, headers: dict[str, str], timeouts: Timeouts) -> tuple[ClientConnection | None, str]:
@@ -180,6 +187,8 @@ async def replay(
                 await send_queued()
                 for request in engine.driver_requests():
                     tasks.add(group.create_task(_drive(request, driver, inbox)))
+                for job in engine.transfers(clock.now()):
+                    tasks.add(group.create_task(_transfer(job, inbox)))
                 flush()
                 if engine.finished or engine.wants_connection() != (link is not None):
                     continue
@@ -198,6 +207,8 @@ async def replay(
                     engine.connection_closed(clock.now(), by_peer=True, detail=item[2])
                 elif kind == "driver":
                     engine.driver_done(item[1], item[2], clock.now())
+                elif kind == "transfer":
+                    engine.transfer_done(item[1], ok=item[2].ok, detail=item[2].detail, now=clock.now())
                 engine.tick(clock.now())
             await send_queued()
         finally:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
@@ -46,7 +48,7 @@ class FakeCsms:
             frame = json.loads(text)
             self.received.append(frame)
             if frame[0] == 2:
-                await connection.send(json.dumps([3, frame[1], COMPLIANT[frame[2]]]))
+                await connection.send(json.dumps([3, frame[1], COMPLIANT.get(frame[2], {})]))
 
     async def trigger(self, *, station_id: str, action: str, payload: dict[str, Any]) -> DriverOutcome:
         assert self.connection is not None
@@ -118,3 +120,43 @@ async def test_a_503_while_the_csms_releases_the_station_is_retried(
     engine = await replay_steps(tmp_path, BOOT, fake, server)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
     assert fake.handshakes == 3
+
+
+async def test_a_firmware_download_is_a_real_http_transfer(tmp_path: Path, csms: tuple[FakeCsms, Server]) -> None:
+    """OCPP 1.6 §5.19: the station fetches the firmware from the location it is given (loopback HTTP here)."""
+    fetched: list[str] = []
+
+    async def firmware(request: web.Request) -> web.Response:
+        fetched.append(request.path)
+        return web.Response(body=b"firmware image")
+
+    app = web.Application()
+    app.router.add_get("/fw/image-2.0.bin", firmware)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    sock = socket.create_server(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    port = sock.getsockname()[1]
+    try:
+        fake, server = csms
+        location = f"http://127.0.0.1:{port}/fw/image-2.0.bin"
+        steps = (
+            BOOT
+            + f"""
+  - trigger: UpdateFirmware
+    payload: {{location: "{location}", retrieveDate: "2020-01-01T00:00:00Z"}}
+  - expect_call: UpdateFirmware
+  - exchange: FirmwareStatusNotification
+    request: {{status: Downloading}}
+  - exchange: FirmwareStatusNotification
+    request: {{status: Downloaded}}
+"""
+        )
+        engine = await replay_steps(tmp_path, steps, fake, server)
+    finally:
+        await runner.cleanup()
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    assert fetched == ["/fw/image-2.0.bin"]
+    transfer_lines = [r.text for r in engine.records if r.text.startswith("transfer ")]
+    assert transfer_lines[0] == f"transfer 1: download {location}"
+    assert transfer_lines[1].startswith("transfer 1: done")

@@ -66,7 +66,7 @@ from ocppj.frames import (
     parse_frame,
 )
 from ocppj.timefmt import format_time
-from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec
+from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec, TransferJob
 
 # OCTT's own test cases: the OCTT-compatibility axis applies to them (reference §5.6).
 _OCTT_CASE = re.compile(r"^TC_\d")
@@ -267,6 +267,16 @@ class Engine:
         out, self._requests = self._requests, []
         return out
 
+    def transfers(self, now: float) -> list[TransferJob]:
+        """File transfers the station starts now (a firmware download, a diagnostics upload, OCPP 1.6 §5.19,
+        §5.6): the runtime performs each over HTTP and reports it with :meth:`transfer_done`."""
+        if not self._powered or self.finished:
+            return []
+        jobs = list(self.station.take_transfers(self._station_time(now)))
+        for job in jobs:
+            self.records.append(WireRecord("*", now, f"transfer {job.job_id}: {job.kind} {job.url}"))
+        return jobs
+
     def next_deadline(self) -> float | None:
         if self.finished:
             return None
@@ -388,6 +398,13 @@ class Engine:
                 raise HarnessError(outcome.describe())
             if self._state.awaited_request == request_id:
                 self._complete_step(now)
+
+        self._guard(now, run)
+
+    def transfer_done(self, job_id: int, *, ok: bool, detail: str, now: float) -> None:
+        def run() -> None:
+            self.records.append(WireRecord("*", now, f"transfer {job_id}: {'done' if ok else 'failed'} {detail}"))
+            self.station.transfer_finished(job_id, ok=ok, detail=detail, now=self._station_time(now))
 
         self._guard(now, run)
 
