@@ -12,7 +12,7 @@ import base64
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,46 @@ class DriverConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TestData:
+    """The values OCTT is configured with and checks the CSMS's messages against (reference §1 "Values
+    configured in OCTT", §2.3-§2.6), as ``${test.<name>}`` in scenarios. The CSMS must be set up to send them."""
+
+    stack_level: int = 1  # SetChargingProfile stackLevel (TC_056, TC_067: L, L+1, L+2)
+    charging_rate_unit: str = "A"  # ChargingRateUnitType, A or W (OCPP 1.6 §7.9)
+    limit: float | None = None  # chargingSchedulePeriod.limit; default 6.0 A or 6000.0 W (TC_056)
+    duration_s: int = 3600  # chargingSchedule.duration and GetCompositeSchedule.duration (TC_056, TC_066)
+    start_period_s: int = 0  # chargingSchedulePeriod.startPeriod
+    number_phases: int = 3  # chargingSchedulePeriod.numberPhases (may be omitted when 3)
+    firmware_url: str | None = None  # UpdateFirmware.location (TC_044); the bundled CSMS serves one by default
+    diagnostics_location: str | None = None  # GetDiagnostics.location (TC_045); the bundled CSMS takes uploads
+    reservation_expiry_s: int = 300  # ReserveNow.expiryDate = now + this (TC_047: "Configured Expiry Date Offset")
+
+    @property
+    def schedule_limit(self) -> float:
+        if self.limit is not None:
+            return self.limit
+        return 6000.0 if self.charging_rate_unit == "W" else 6.0
+
+    def variables(self) -> dict[str, Any]:
+        return {
+            "test.stack_level": self.stack_level,
+            "test.charging_rate_unit": self.charging_rate_unit,
+            "test.limit": self.schedule_limit,
+            "test.duration_s": self.duration_s,
+            "test.start_period_s": self.start_period_s,
+            "test.number_phases": self.number_phases,
+            "test.firmware_url": self.firmware_url,
+            "test.diagnostics_location": self.diagnostics_location,
+            "test.reservation_expiry_s": self.reservation_expiry_s,
+        }
+
+
+TEST_DATA_VARIABLES = tuple(TestData().variables())
+BUNDLED_FIRMWARE_PATH = "/files/firmware/ocpp-harness-firmware-1.1.0.bin"  # served by the bundled CSMS
+BUNDLED_DIAGNOSTICS_PATH = "/files/diagnostics/"  # the bundled CSMS takes uploads under it (HTTP PUT)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Timeouts:
     response_s: float = 30.0  # a CSMS answer to a station CALL (certificate: OCPP response time, max 30 s)
     step_s: float = 30.0  # a CSMS CALL or a station exchange a step waits for
@@ -158,6 +198,7 @@ class Target:
     timeouts: Timeouts
     provision: bool
     deviations: tuple[Deviation, ...] = ()
+    test_data: TestData = field(default_factory=TestData)
 
     def deviation(self, case_id: str, scenario_id: str) -> Deviation | None:
         """The deviation declared for a case: one naming the exact case id wins over one naming its scenario."""
@@ -196,9 +237,16 @@ class Target:
             ) from None
 
     def with_endpoint_urls(self, *, ws_url: str, api_url: str) -> Target:
-        """The same target, pointed at a CSMS started by the harness (``csms.bundled``)."""
+        """The same target, pointed at a CSMS started by the harness (``csms.bundled``): its file server is the
+        default firmware URL and diagnostics location."""
         endpoints = {profile: Endpoint(ws_url, api_url) for profile in (0, 1)}
-        return replace(self, endpoints=endpoints)
+        data = self.test_data
+        test_data = replace(
+            data,
+            firmware_url=data.firmware_url or api_url + BUNDLED_FIRMWARE_PATH,
+            diagnostics_location=data.diagnostics_location or api_url + BUNDLED_DIAGNOSTICS_PATH,
+        )
+        return replace(self, endpoints=endpoints, test_data=test_data)
 
     def summary(self) -> dict[str, Any]:
         """The settings as the report shows them ("Vendor Specific Settings"), secrets masked."""
@@ -237,6 +285,7 @@ class Target:
                 "pause_between_cases_s": self.timeouts.pause_between_cases_s,
             },
             "deviations": [{"case": d.case, "reason": d.reason} for d in self.deviations],
+            "test_data": {name.removeprefix("test."): value for name, value in self.test_data.variables().items()},
         }
 
     def _driver_summary(self) -> dict[str, Any]:
@@ -361,6 +410,7 @@ _TOP = (
     "timeouts",
     "provision",
     "deviations",
+    "test_data",
 )
 _STATION = (
     "id",
@@ -536,6 +586,7 @@ def parse_target(raw: Any, path: str) -> Target:
         ),
     )
     deviations = _deviations(r, top.get("deviations", []), tuple(tokens))
+    test_data = _test_data(r, top.get("test_data"), profiles=profiles, bundled=bundled)
     return Target(
         path=path,
         name=name,
@@ -552,7 +603,40 @@ def parse_target(raw: Any, path: str) -> Target:
         timeouts=timeouts,
         provision=r.boolean(top.get("provision", bundled), "provision"),
         deviations=deviations,
+        test_data=test_data,
     )
+
+
+def _test_data(r: _Reader, raw: Any, *, profiles: tuple[str, ...], bundled: bool) -> TestData:
+    entry = r.mapping(raw, "test_data", tuple(field.name for field in fields(TestData)))
+    unit = r.string(entry.get("charging_rate_unit", "A"), "test_data.charging_rate_unit")
+    if unit not in ("A", "W"):
+        raise r.fail("test_data.charging_rate_unit", f"expected A or W (OCPP 1.6 ChargingRateUnitType), got {unit!r}")
+    limit = entry.get("limit")
+    data = TestData(
+        stack_level=r.integer(entry.get("stack_level", 1), "test_data.stack_level", minimum=0),
+        charging_rate_unit=unit,
+        limit=None if limit is None else r.number(limit, "test_data.limit", minimum=0.0),
+        duration_s=r.integer(entry.get("duration_s", 3600), "test_data.duration_s", minimum=1),
+        start_period_s=r.integer(entry.get("start_period_s", 0), "test_data.start_period_s", minimum=0),
+        number_phases=r.integer(entry.get("number_phases", 3), "test_data.number_phases", minimum=1),
+        firmware_url=r.optional_string(entry.get("firmware_url"), "test_data.firmware_url"),
+        diagnostics_location=r.optional_string(entry.get("diagnostics_location"), "test_data.diagnostics_location"),
+        reservation_expiry_s=r.integer(
+            entry.get("reservation_expiry_s", 300), "test_data.reservation_expiry_s", minimum=1
+        ),
+    )
+    if data.number_phases > 3:
+        raise r.fail("test_data.number_phases", f"expected 1, 2 or 3, got {data.number_phases}")
+    if "FirmwareManagement" in profiles and not bundled:
+        for name in ("firmware_url", "diagnostics_location"):
+            if getattr(data, name) is None:
+                raise r.fail(
+                    f"test_data.{name}",
+                    "the target claims FirmwareManagement, so say where the CSMS makes the station "
+                    f"{'download firmware' if name == 'firmware_url' else 'upload diagnostics'} (TC_044, TC_045)",
+                )
+    return data
 
 
 def _auth(r: _Reader, raw: Any, headers: Mapping[str, Any]) -> Auth | None:
@@ -657,6 +741,7 @@ def scenario_variables(target: Target, station: StationTarget, token_type: str =
     chosen = target.tokens[token_type]
     central = target.tokens["central"]
     variables: dict[str, Any] = {
+        **target.test_data.variables(),
         "station_id": station.id,
         "connector": station.connector,
         "connectors": station.connectors,

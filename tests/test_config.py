@@ -91,6 +91,21 @@ def test_variables_follow_the_token_type() -> None:
             "t.yaml: timeouts.pause_between_cases_s: expected a number >= 0, got -1",
         ),
         (
+            {"test_data": {"charging_rate_unit": "kW"}},
+            "t.yaml: test_data.charging_rate_unit: expected A or W (OCPP 1.6 ChargingRateUnitType), got 'kW'",
+        ),
+        (
+            {"test_data": {"stack_levl": 2}},
+            "t.yaml: test_data: unknown key 'stack_levl'; did you mean 'stack_level'? (allowed: stack_level, "
+            "charging_rate_unit, limit, duration_s, start_period_s, number_phases, firmware_url, diagnostics_location, "
+            "reservation_expiry_s)",
+        ),
+        (
+            {"profiles": ["Core", "FirmwareManagement"]},
+            "t.yaml: test_data.firmware_url: the target claims FirmwareManagement, so say where the CSMS makes the "
+            "station download firmware (TC_044, TC_045)",
+        ),
+        (
             {"stations": {"default": {"id": "CP_1", "optional_fields": "no"}}},
             "t.yaml: stations.default.optional_fields: expected true or false, got 'no'",
         ),
@@ -190,3 +205,16 @@ def test_driver_headers_are_masked_in_the_summary() -> None:
     target = parse_target(minimal(driver={"headers": {"Authorization": "Bearer s3cret"}}), "t.yaml")
     assert target.summary()["driver"]["headers"] == {"Authorization": "********"}
     assert "s3cret" not in repr(target.summary())
+
+
+def test_test_data_become_scenario_variables_and_the_bundled_csms_serves_the_files() -> None:
+    target = parse_target(minimal(test_data={"charging_rate_unit": "W", "stack_level": 3}), "t.yaml")
+    variables = scenario_variables(target, target.station("default"))
+    assert variables["test.limit"] == 6000.0 and variables["test.stack_level"] == 3
+    assert variables["test.firmware_url"] is None
+    bundled = target.with_endpoint_urls(ws_url="ws://127.0.0.1:1/ocpp", api_url="http://127.0.0.1:1")
+    assert bundled.test_data.firmware_url == "http://127.0.0.1:1/files/firmware/ocpp-harness-firmware-1.1.0.bin"
+    assert bundled.test_data.diagnostics_location == "http://127.0.0.1:1/files/diagnostics/"
+    given = parse_target(minimal(test_data={"firmware_url": "https://fw.example/1.bin"}), "t.yaml")
+    kept = given.with_endpoint_urls(ws_url="ws://127.0.0.1:1/ocpp", api_url="http://127.0.0.1:1")
+    assert kept.test_data.firmware_url == "https://fw.example/1.bin"
