@@ -153,6 +153,10 @@ class TestData:
 
 
 TEST_DATA_VARIABLES = tuple(TestData().variables())
+# Date-times a scenario can put in what it makes the CSMS send, taken when the step runs (the engine sets them):
+# now; now + test.reservation_expiry_s (ReserveNow.expiryDate, TC_047); now + test.duration_s (validTo of a
+# charging profile, TC_056); a day ago (UpdateFirmware.retrieveDate: retrieve at once, TC_044).
+TIME_VARIABLES = ("time.now", "time.reservation_expiry", "time.schedule_end", "time.yesterday")
 BUNDLED_FIRMWARE_PATH = "/files/firmware/ocpp-harness-firmware-1.1.0.bin"  # served by the bundled CSMS
 BUNDLED_DIAGNOSTICS_PATH = "/files/diagnostics/"  # the bundled CSMS takes uploads under it (HTTP PUT)
 

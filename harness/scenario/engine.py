@@ -222,6 +222,7 @@ class Engine:
         self._requests: list[DriverRequest] = []
         self._request_steps: dict[int, tuple[int, str]] = {}  # request id -> (step index, operation or action)
         self._driver_outcomes: dict[int, DriverOutcome] = {}
+        self._outstanding: set[int] = set()  # driver requests issued and not yet reported done
         self._next_request_id = 0
         self._connected = False
         self._ever_connected = False
@@ -384,13 +385,14 @@ class Engine:
             outcome = replace(outcome, request=self._request_steps.get(request_id, (-1, ""))[1])
 
         def run() -> None:
+            self._outstanding.discard(request_id)
             self._driver_outcomes[request_id] = outcome
             self.records.append(WireRecord("*", now, f"{outcome.describe()} (request {request_id})"))
             cleanup = self._cleanup
             if cleanup is not None:
+                if not outcome.ok:
+                    self.cleanup_problems.append(outcome.describe())
                 if cleanup.awaited_request == request_id:
-                    if not outcome.ok:
-                        self.cleanup_problems.append(outcome.describe())
                     cleanup.awaited_request = None
                     cleanup.index += 1
                 return
@@ -505,9 +507,22 @@ class Engine:
         ]
         return f" (after {recent[-1].describe()})" if recent else ""
 
+    def _set_time_variables(self, now: float) -> None:
+        """``${time.*}``: date-times on the CSMS's clock (the real one), as of the step that uses them."""
+        offsets = {
+            "time.now": 0.0,
+            "time.reservation_expiry": self.variables.get("test.reservation_expiry_s"),
+            "time.schedule_end": self.variables.get("test.duration_s"),
+            "time.yesterday": -86_400.0,
+        }
+        for name, offset in offsets.items():
+            if isinstance(offset, int | float):
+                self.variables[name] = format_time(now + offset)
+
     def _pump(self, now: float) -> None:
         """Run steps (or the cleanup) and send station CALLs until everything waits for an input. After the
         last step, finish once the station has nothing in flight and nothing more to send."""
+        self._set_time_variables(now)
         while not self.finished:
             progressed = self._advance_cleanup(now) if self._phase == "cleanup" else self._advance_steps(now)
             if self._connected and self._powered and self._in_flight is None and not self.finished:
@@ -516,7 +531,7 @@ class Engine:
                     self._send_station_call(call, now)
                     progressed = True
             if not progressed:
-                if self._phase == "drain" and self._in_flight is None:
+                if self._phase == "drain" and self._in_flight is None and not self._outstanding:
                     self._finish(now)
                     continue
                 return
@@ -550,7 +565,7 @@ class Engine:
         self.records.append(WireRecord("*", now, f"verdict {self.outcome.verdict if self.outcome else '?'}; cleanup"))
 
     def _settled(self) -> bool:
-        return self._in_flight is None and self.station.settled()
+        return self._in_flight is None and not self._outstanding and self.station.settled()
 
     def _advance_cleanup(self, now: float) -> bool:
         cleanup = self._cleanup
@@ -871,6 +886,7 @@ class Engine:
         resolved = matchers.resolve(dict(payload), self.variables)
         self._next_request_id += 1
         self._request_steps[self._next_request_id] = (step_index, f"trigger {name}" if kind == "trigger" else name)
+        self._outstanding.add(self._next_request_id)
         self._requests.append(DriverRequest(self._next_request_id, kind, name, resolved, self.settings.station_id))
         return self._next_request_id
 

@@ -26,7 +26,7 @@ import jsonschema
 import yaml
 from jsonschema.exceptions import ValidationError, best_match
 
-from harness.config import TEST_DATA_VARIABLES, TOKEN_STATES, TOKEN_TYPES
+from harness.config import TEST_DATA_VARIABLES, TIME_VARIABLES, TOKEN_STATES, TOKEN_TYPES
 from harness.outcomes import ScenarioError, ScenarioProblem
 from harness.scenario.model import (
     Act,
@@ -64,6 +64,7 @@ BUILTIN_VARIABLES = (
     "id_tag_parent",
     *(f"tokens.{kind}.{state}" for kind in TOKEN_TYPES for state in TOKEN_STATES),
     *TEST_DATA_VARIABLES,
+    *TIME_VARIABLES,
 )
 
 JsonPath = tuple[str | int, ...]

@@ -40,6 +40,8 @@ VARIABLES = {
     "expired_token": "E",
     "invalid_token": "I",
     "id_tag_parent": None,
+    "test.reservation_expiry_s": 300,
+    "test.duration_s": 3600,
 }
 
 Answer = Callable[[Call], "str | None"]

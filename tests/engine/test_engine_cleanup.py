@@ -208,3 +208,28 @@ def test_the_triggered_call_is_still_checked_when_the_scenario_ends_on_it(tmp_pa
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     answers = [r.text for r in engine.records if r.direction == ">" and r.text.startswith('[3,"csms-1"')]
     assert answers == ['[3,"csms-1",{"status":"Accepted"}]']
+
+
+def test_time_variables_are_taken_when_the_step_runs(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def record(request: Any) -> list[str]:
+        seen.append(request.payload)
+        return []
+
+    steps = (
+        BOOT
+        + '\n  - wait: 5\n  - trigger: ReserveNow'
+        + '\n    payload: {at: "${time.now}", until: "${time.reservation_expiry}"}\n'
+    )
+    engine = run(tmp_path, steps, on_request=record)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    [payload] = seen
+    assert abs(parse_time(payload["until"]) - parse_time(payload["at"]) - 300) < 1e-6  # test.reservation_expiry_s
+    assert parse_time(payload["at"]) >= 1005  # after the wait, not when the case began
+
+
+def test_a_scenario_ending_on_a_trigger_waits_for_the_driver_and_reports_its_failure(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT + "\n  - trigger: ClearCache\n", driver_ok=False).outcome
+    assert outcome is not None and outcome.verdict is Verdict.ERROR
+    assert outcome.message == "driver request 'trigger ClearCache' failed: scripted"
