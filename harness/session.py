@@ -14,8 +14,8 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -29,7 +29,7 @@ from harness.report.trace import TraceWriter
 from harness.results import Finding, RunResult, ScenarioResult, Verdict
 from harness.runner import Clock, basic_auth_headers, replay, station_url
 from harness.scenario.engine import Engine, EngineSettings
-from harness.scenario.model import Scenario
+from harness.scenario.model import Exchange, Location, Scenario
 from simulator.model import StationSpec
 
 _LAST_FRAMES = 12
@@ -134,6 +134,8 @@ class Session:
         self._reproduce = reproduce or (lambda case: f"ocpp-harness run --target {target.path} -k '{case.id}'")
         self._csms: BundledCsms | None = None
         self._transaction_ids: dict[int, str] = {}  # every transactionId the CSMS gave in this run
+        # station role -> transactions a case's cleanup could not stop (transactionId -> StartTransaction request)
+        self._left_open: dict[str, dict[int, Mapping[str, Any]]] = {}
         self._last_case_ended: float | None = None
 
     def __enter__(self) -> Session:
@@ -177,6 +179,7 @@ class Session:
             self._pause()
             trace_path = self.out_dir / "traces" / f"{_file_safe(case.id)}.jsonl"
             trace_path.parent.mkdir(parents=True, exist_ok=True)
+            recovered = self._recover(trace_path.with_suffix(".recovery.jsonl"))
             with TraceWriter(trace_path) as trace:
                 try:
                     engine = asyncio.run(self._replay(case, trace.write))
@@ -186,9 +189,38 @@ class Session:
                     )
                 else:
                     result = self._engine_result(case, engine, time.monotonic() - started, trace_path)
+                    if engine.open_transactions:
+                        self._left_open[case.scenario.station] = dict(engine.open_transactions)
+            if recovered:
+                result = replace(
+                    result, warnings=(*(Finding("cleanup", text, CLEANUP_RULE) for text in recovered), *result.warnings)
+                )
             self._last_case_ended = time.monotonic()
         self.results.append(result)
         return result
+
+    def _recover(self, trace_path: Path) -> list[str]:
+        """Before a case, the transactions an earlier cleanup left open are stopped: the station boots and its
+        cleanup stops them, as a charger delivers its queued stops after a reboot. Otherwise the idTags they hold
+        would make a strict CSMS answer ConcurrentTx to this case (OCPP 1.6 §7.2), through no fault of its own.
+        Returns what could still not be stopped."""
+        problems: list[str] = []
+        if not self._left_open:
+            return problems
+        with TraceWriter(trace_path) as trace:
+            for role, transactions in list(self._left_open.items()):
+                case = Case(_recovery_scenario(role))
+                engine = asyncio.run(self._replay(case, trace.write, inherited=transactions, hooks=False))
+                if engine.open_transactions:
+                    self._left_open[role] = dict(engine.open_transactions)
+                    ids = ", ".join(str(transaction_id) for transaction_id in engine.open_transactions)
+                    problems.append(
+                        f"before this case, transaction(s) {ids} left open by an earlier case could still not be "
+                        f"stopped: {'; '.join(engine.cleanup_problems) or 'no StopTransaction was acknowledged'}"
+                    )
+                else:
+                    del self._left_open[role]
+        return problems
 
     def _pause(self) -> None:
         """``timeouts.pause_between_cases_s`` between the end of one case and the start of the next."""
@@ -196,18 +228,32 @@ class Session:
         if self._last_case_ended is not None and pause_s > 0:
             time.sleep(max(0.0, self._last_case_ended + pause_s - time.monotonic()))
 
-    async def _replay(self, case: Case, on_record: Callable[..., None]) -> Engine:
+    async def _replay(
+        self,
+        case: Case,
+        on_record: Callable[..., None],
+        *,
+        inherited: Mapping[int, Mapping[str, Any]] | None = None,
+        hooks: bool = True,
+    ) -> Engine:
         driver = make_driver(self.target)
         try:
-            await call_hook("before_case", driver.before_case(case))
+            if hooks:
+                await call_hook("before_case", driver.before_case(case))
             verdict = Verdict.ERROR
             try:
                 engine = await replay_case(
-                    self.target, case, driver=driver, on_record=on_record, transaction_ids=self._transaction_ids
+                    self.target,
+                    case,
+                    driver=driver,
+                    on_record=on_record,
+                    transaction_ids=self._transaction_ids,
+                    inherited_transactions=inherited,
                 )
                 verdict = engine.outcome.verdict if engine.outcome is not None else Verdict.ERROR
             finally:
-                await call_hook("after_case", driver.after_case(case, verdict))
+                if hooks:
+                    await call_hook("after_case", driver.after_case(case, verdict))
         finally:
             await driver.aclose()
         return engine
@@ -285,6 +331,7 @@ async def replay_case(
     driver: Driver,
     on_record: Callable[..., None],
     transaction_ids: dict[int, str] | None = None,
+    inherited_transactions: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> Engine:
     """One case over a real websocket through ``driver``, to the end of its cleanup (no hooks: the session calls
     them around it; ``ocpp-harness check`` replays its probe with it). ``transaction_ids``: those the CSMS gave
@@ -312,6 +359,7 @@ async def replay_case(
         ),
         now=clock.now(),
         transaction_ids=transaction_ids,
+        inherited_transactions=inherited_transactions,
     )
     await replay(
         engine,
@@ -323,6 +371,19 @@ async def replay_case(
         on_record=on_record,
     )
     return engine
+
+
+def _recovery_scenario(role: str) -> Scenario:
+    """A boot of the station ``role``, whose cleanup stops the transactions handed to it."""
+    location = Location("<ocpp-harness: stop what an earlier case left open>", 1, 1)
+    return Scenario(
+        id="RECOVERY",
+        title="Stop the transactions an earlier case left open",
+        profile="Core",
+        path=location.path,
+        station=role,
+        steps=(Exchange(location=location, action="BootNotification"),),
+    )
 
 
 def environment() -> dict[str, str]:

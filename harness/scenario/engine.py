@@ -194,9 +194,12 @@ class Engine:
         now: float,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         transaction_ids: dict[int, str] | None = None,
+        inherited_transactions: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> None:
         """``transaction_ids`` maps every transactionId the CSMS gave so far in the run to the transaction it
-        was given to; the engine adds this case's and fails a CSMS that gives one id to two transactions."""
+        was given to; the engine adds this case's and fails a CSMS that gives one id to two transactions.
+        ``inherited_transactions`` (transactionId -> its StartTransaction request) are open on the CSMS from an
+        earlier case whose cleanup could not stop them: this case's cleanup stops them too."""
         self.scenario = scenario
         self.settings = settings
         self.variables: dict[str, Any] = dict(variables)
@@ -231,7 +234,8 @@ class Engine:
         self._in_flight: _StationExchange | None = None
         self._csms_calls: list[_CsmsCall] = []
         self._csms_ids: set[str] = set()  # message ids of the CSMS's CALLs on the current connection
-        self._open_transactions: dict[int, dict[str, Any]] = {}  # transactionId -> its StartTransaction request
+        # transactionId -> its StartTransaction request, for every transaction the CSMS may still hold open
+        self._open_transactions: dict[int, Mapping[str, Any]] = dict(inherited_transactions or {})
         self._index = 0
         self._state = _StepState(started_at=now)
         self._drain_deadline: float | None = None
@@ -698,7 +702,7 @@ class Engine:
         elif action == "StopTransaction":
             self._open_transactions.pop(flight.frame.payload.get("transactionId"), None)  # type: ignore[arg-type]
 
-    def _transaction_started(self, request: dict[str, Any], transaction_id: int) -> None:
+    def _transaction_started(self, request: Mapping[str, Any], transaction_id: int) -> None:
         """Keep the transaction for the cleanup, and fail a transactionId the CSMS already gave to another
         transaction in this run (a resent StartTransaction, the same one, may get the same id)."""
         self._open_transactions[transaction_id] = request

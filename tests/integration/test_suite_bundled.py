@@ -409,3 +409,28 @@ def test_an_unsolicited_call_after_change_configuration_fails_tc_021(
     assert result.verdict is Verdict.FAIL
     assert result.message == "the CSMS sent GetConfiguration while nothing was expected for 1 s"
     assert "expect_no_call" in (result.failed_step or "")
+
+
+def test_a_transaction_a_cleanup_could_not_stop_is_stopped_before_the_next_case(
+    stack: tuple[BackgroundLoop, Stack], tmp_path: Path
+) -> None:
+    """The first case's cleanup cannot stop its transaction (the CSMS refuses every StopTransaction); before
+    the next case the station boots again and stops it, so the idTag is free again (a strict CSMS would answer
+    ConcurrentTx to the next case otherwise)."""
+    _, running = stack
+    target = parse_target(target_document(ws_url=running.proxy.ws_url, api_url=running.csms.api_url), "t.yaml")
+    with Session(target, out_dir=tmp_path / "run") as session:
+        running.proxy.mutate = call_error_for("StopTransaction", when=lambda p: True)
+        try:
+            first = session.run(CASES["TC_004_1_CSMS"])
+        finally:
+            running.proxy.mutate = None
+        second = session.run(CASES["TC_001_CSMS"])
+    assert first.verdict is Verdict.PASS
+    assert any("may still be open on the CSMS" in w.message for w in first.warnings if w.category == "cleanup")
+    assert second.verdict is Verdict.PASS
+    assert [w for w in second.warnings if w.category == "cleanup"] == []
+    recovery = (tmp_path / "run" / "traces" / "TC_001_CSMS.recovery.jsonl").read_text(encoding="utf-8")
+    assert "StopTransaction" in recovery and "cleanup: stopping transaction" in recovery
+    with urllib.request.urlopen(f"{running.csms.api_url}/api/transactions?station_id=CP_1", timeout=10) as response:
+        assert [tx["id"] for tx in json.loads(response.read()) if tx["stopped_at"] is None] == []
