@@ -418,6 +418,13 @@ def test_a_transaction_a_cleanup_could_not_stop_is_stopped_before_the_next_case(
     the next case the station boots again and stops it, so the idTag is free again (a strict CSMS would answer
     ConcurrentTx to the next case otherwise)."""
     _, running = stack
+
+    def open_transactions() -> set[int]:
+        url = f"{running.csms.api_url}/api/transactions?station_id=CP_1"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return {tx["id"] for tx in json.loads(response.read()) if tx["stopped_at"] is None}
+
+    left_by_other_tests = open_transactions()  # the broken variants above leave theirs open
     target = parse_target(target_document(ws_url=running.proxy.ws_url, api_url=running.csms.api_url), "t.yaml")
     with Session(target, out_dir=tmp_path / "run") as session:
         running.proxy.mutate = call_error_for("StopTransaction", when=lambda p: True)
@@ -432,5 +439,4 @@ def test_a_transaction_a_cleanup_could_not_stop_is_stopped_before_the_next_case(
     assert [w for w in second.warnings if w.category == "cleanup"] == []
     recovery = (tmp_path / "run" / "traces" / "TC_001_CSMS.recovery.jsonl").read_text(encoding="utf-8")
     assert "StopTransaction" in recovery and "cleanup: stopping transaction" in recovery
-    with urllib.request.urlopen(f"{running.csms.api_url}/api/transactions?station_id=CP_1", timeout=10) as response:
-        assert [tx["id"] for tx in json.loads(response.read()) if tx["stopped_at"] is None] == []
+    assert open_transactions() == left_by_other_tests
