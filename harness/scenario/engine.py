@@ -622,6 +622,8 @@ class Engine:
                     f"cleanup step at {step.location} skipped: ${{{missing.args[0]}}} has no value (the case "
                     "ended before the step that captures it)"
                 )
+            except HarnessError as error:
+                self.cleanup_problems.append(f"cleanup step at {step.location} failed: {error}")
             cleanup.index += 1
         if cleanup.awaited_request is None:
             cleanup.stage = 5

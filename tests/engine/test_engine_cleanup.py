@@ -233,3 +233,12 @@ def test_a_scenario_ending_on_a_trigger_waits_for_the_driver_and_reports_its_fai
     outcome = run(tmp_path, BOOT + "\n  - trigger: ClearCache\n", driver_ok=False).outcome
     assert outcome is not None and outcome.verdict is Verdict.ERROR
     assert outcome.message == "driver request 'trigger ClearCache' failed: scripted"
+
+
+def test_a_cleanup_act_that_cannot_be_done_is_reported_and_the_rest_runs(tmp_path: Path) -> None:
+    cleanup = [{"act": "unplug"}, {"configure": "boot_answer", "payload": {"status": "Accepted"}}]
+    engine = run(tmp_path, BOOT, cleanup=cleanup)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    [problem] = engine.cleanup_problems
+    assert "failed: act unplug cannot be done: connector 1 is not plugged in" in problem
+    assert any("'boot_answer' ok" in record.text for record in engine.records)
