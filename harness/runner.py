@@ -21,7 +21,7 @@ from websockets.typing import Subprotocol
 from harness.config import Endpoint, StationTarget, Timeouts
 from harness.drivers import Driver
 from harness.results import WireRecord
-from harness.scenario.engine import DriverOutcome, DriverRequest, Engine
+from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, RawFrame
 from simulator import transfers
 from simulator.model import TransferJob
 
@@ -159,14 +159,17 @@ async def replay(
         """Everything the engine queued goes out before anything else happens (a station answers a CALL before
         it loses its connection, and before a scenario ends); what could not be written is not traced."""
         nonlocal link
-        for text in engine.data_to_send():
+        for frame in engine.data_to_send():
             if link is None:
                 continue
             try:
-                await link.ws.send(text)
+                if isinstance(frame, RawFrame):
+                    await link.ws.send(frame.data, text=frame.text)
+                else:
+                    await link.ws.send(frame)
             except ConnectionClosed:
                 continue  # the reader reports the close
-            engine.sent(text, clock.now())
+            engine.sent(frame, clock.now())
 
     async with asyncio.TaskGroup() as group:
         try:

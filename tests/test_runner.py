@@ -160,3 +160,18 @@ async def test_a_firmware_download_is_a_real_http_transfer(tmp_path: Path, csms:
     transfer_lines = [r.text for r in engine.records if r.text.startswith("transfer ")]
     assert transfer_lines[0] == f"transfer 1: download {location}"
     assert transfer_lines[1].startswith("transfer 1: done")
+
+
+async def test_a_raw_text_frame_with_invalid_utf8_goes_on_the_wire_as_is(
+    tmp_path: Path, csms: tuple[FakeCsms, Server]
+) -> None:
+    """RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection; the websockets server closes it (1007),
+    so the bytes really were sent as a text frame."""
+    fake, server = csms
+    steps = BOOT + "\n  - raw: invalid UTF-8\n    hex: c3 28\n    expect_close: true\n  - send: Heartbeat\n"
+    engine = await replay_steps(tmp_path, steps, fake, server)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    texts = [record.text for record in engine.records]
+    assert "<text frame, 2 bytes: c3 28>" in texts
+    assert any(text.startswith("connection closed by the CSMS: close code 1007") for text in texts)
+    assert fake.received[-1][2] == "Heartbeat"  # answered on the new connection

@@ -46,6 +46,7 @@ from harness.scenario.model import (
     Exchange,
     ExpectCall,
     ExpectNoCall,
+    Raw,
     Scenario,
     Send,
     StationCallStep,
@@ -75,7 +76,7 @@ _BROKEN_RULES = (ConformanceFailure, HarnessError, matchers.UnresolvedVariable)
 _MAX_ERRORS_PER_INPUT = 10
 
 # Steps after which the simulator may send new CALLs; exchange steps match exchanges since the latest of them.
-_CAUSAL = (Act, Send, Trigger, ExpectCall, Configure)
+_CAUSAL = (Act, Send, Trigger, ExpectCall, Configure, Raw)
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,30 @@ class _StepState:
     deadline: float | None = None
     awaited_call: OutgoingCall | None = None
     awaited_request: int | None = None
+    raw_sent_at: float | None = None  # a raw step's frame went out: the CSMS's reaction is awaited
     exchange_window: int = 0
     csms_window: int = 0
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    """Exact bytes for the runtime to write as one text frame (``text``) or binary frame (a ``raw`` step)."""
+
+    data: bytes
+    text: bool = True
+
+    def describe(self) -> str:
+        """The frame as a trace shows it: the text itself when it is UTF-8 text, else its kind and bytes."""
+        if self.text:
+            try:
+                return self.data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        kind = "text" if self.text else "binary"
+        return f"<{kind} frame, {len(self.data)} bytes: {self.data.hex(' ')}>"
+
+
+OutFrame = str | RawFrame
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,7 +244,7 @@ class Engine:
         self.cleanup_problems: list[str] = []
         self.outcome: EngineOutcome | None = None
         self._phase: Phase = "steps"
-        self._outbox: list[str] = []
+        self._outbox: list[OutFrame] = []
         self._requests: list[DriverRequest] = []
         self._request_steps: dict[int, tuple[int, str]] = {}  # request id -> (step index, operation or action)
         self._driver_outcomes: dict[int, DriverOutcome] = {}
@@ -263,8 +286,9 @@ class Engine:
             return False
         return self.station.wants_connection()
 
-    def data_to_send(self) -> list[str]:
-        """Frames to put on the wire, in order; report each with :meth:`sent` once it is written."""
+    def data_to_send(self) -> list[OutFrame]:
+        """Frames to put on the wire, in order (text, or a :class:`RawFrame`); report each with :meth:`sent` once
+        it is written."""
         out, self._outbox = self._outbox, []
         return out
 
@@ -305,13 +329,15 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------------ inputs
 
-    def sent(self, text: str, now: float) -> None:
-        """The runtime wrote ``text`` to the websocket: only now is it traced, and a CALL's response time is
-        counted from here."""
-        self.records.append(WireRecord(">", now, text))
+    def sent(self, frame: OutFrame, now: float) -> None:
+        """The runtime wrote ``frame`` to the websocket: only now is it traced, and a CALL's response time (or a
+        raw step's wait) is counted from here."""
+        self.records.append(WireRecord(">", now, frame if isinstance(frame, str) else frame.describe()))
         flight = self._in_flight
-        if flight is not None and flight.frame.raw == text:
+        if flight is not None and flight.frame.raw == frame:
             flight.sent_at = now
+        if isinstance(frame, RawFrame) and self._state.raw_sent_at is not None:
+            self._state.raw_sent_at = now
 
     def connection_opened(self, now: float, *, url: str, subprotocol: str | None) -> None:
         def run() -> None:
@@ -347,6 +373,9 @@ class Engine:
             self._in_flight = None
             if was_connected:
                 self.station.disconnected(self._station_time(now))
+            if by_peer and self._raw_step() is not None:
+                self._raw_closed(now)
+                return
             if by_peer and self._phase in ("steps", "drain"):
                 if self.station.registration == "Rejected":
                     self.warnings.append(
@@ -379,6 +408,8 @@ class Engine:
                 ) from None
             if isinstance(frame, Call):
                 self._on_csms_call(frame, now)
+            elif self._answers_raw(frame):
+                self._on_raw_answer(frame, now)
             else:
                 self._on_station_answer(frame, now)
 
@@ -529,7 +560,13 @@ class Engine:
         self._set_time_variables(now)
         while not self.finished:
             progressed = self._advance_cleanup(now) if self._phase == "cleanup" else self._advance_steps(now)
-            if self._connected and self._powered and self._in_flight is None and not self.finished:
+            if (
+                self._connected
+                and self._powered
+                and self._in_flight is None
+                and self._state.raw_sent_at is None
+                and not self.finished
+            ):
                 call = self.station.next_call(self._station_time(now))
                 if call is not None:
                     self._send_station_call(call, now)
@@ -645,8 +682,8 @@ class Engine:
         )
         self._phase = "done"
 
-    def _send_frame(self, text: str) -> None:
-        self._outbox.append(text)
+    def _send_frame(self, frame: OutFrame) -> None:
+        self._outbox.append(frame)
 
     def _send_station_call(self, call: OutgoingCall, now: float) -> None:
         frame = encode_call(self._new_id(), call.action, call.payload)
@@ -884,6 +921,8 @@ class Engine:
             self._try_exchange(step, now)
         elif isinstance(step, ExpectCall):
             self._try_expect_call(step, now)
+        elif isinstance(step, Raw):
+            self._try_raw(step, now)
         return self._index != index_before
 
     def _issue_request(
@@ -987,6 +1026,74 @@ class Engine:
             self._accept_expected_call(step, early.call, now)
             return
 
+    # ------------------------------------------------------------------------------------------ raw frames
+
+    def _raw_step(self) -> Raw | None:
+        """The current step when it is a raw step whose frame is out."""
+        step = self._current_step() if self._phase == "steps" else None
+        return step if isinstance(step, Raw) and self._state.raw_sent_at is not None else None
+
+    def _try_raw(self, step: Raw, now: float) -> None:
+        """Send the frame once nothing else is in flight (one CALL at a time, OCPP-J 1.6 §4.1.1), then wait for
+        the CSMS's reaction until the step's deadline."""
+        state = self._state
+        if state.raw_sent_at is not None or not self._connected or self._in_flight is not None:
+            return
+        self._send_frame(RawFrame(step.data, text=not step.binary))
+        state.raw_sent_at = now
+        wait_s = step.expect_silence_s if step.expect_silence_s is not None else self._timeout(step)
+        state.deadline = now + wait_s
+
+    def _answers_raw(self, frame: CallResult | CallError) -> bool:
+        step = self._raw_step()
+        return step is not None and step.message_id in (None, frame.unique_id)
+
+    def _on_raw_answer(self, frame: CallResult | CallError, now: float) -> None:
+        step = self._raw_step()
+        assert step is not None
+        if step.expect_silence_s is not None:
+            self._raw_miss(step, "the CSMS answered a frame OCPP-J says to ignore", actual=frame.raw)
+        elif step.expect_close:
+            self._raw_miss(step, "the CSMS answered where it must close the connection", actual=frame.raw)
+        elif step.expect_error is not None:
+            codes = step.expect_error
+            if isinstance(frame, CallResult):
+                self._raw_miss(step, "the CSMS answered with a CALLRESULT", actual=frame.raw)
+            elif "any" not in codes and frame.error_code not in codes:
+                self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
+        elif isinstance(frame, CallError):
+            self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
+        elif step.expect is not None:
+            expected = matchers.resolve(step.expect, self.variables)
+            mismatches = matchers.match(expected, frame.payload)
+            if mismatches:
+                self._raw_miss(step, "; ".join(str(m) for m in mismatches), actual=frame.payload)
+        self._complete_step(now)
+
+    def _raw_closed(self, now: float) -> None:
+        step = self._raw_step()
+        assert step is not None
+        if not step.expect_close:
+            self._raw_miss(step, "the CSMS closed the connection", actual="connection closed")
+        self._complete_step(now)
+
+    def _raw_miss(self, step: Raw, message: str, *, actual: Any) -> None:
+        """A CSMS that reacted otherwise than the spec says: FAIL, or a warning where the spec says SHOULD."""
+        if step.expect_error is not None:
+            expected = "CALLERROR " + " or ".join(step.expect_error)
+        elif step.expect is not None:
+            expected = f"CALLRESULT matching {matchers.render(step.expect)}"
+        elif step.expect_close:
+            expected = "the connection closed"
+        else:
+            expected = f"no answer for {step.expect_silence_s:g} s"
+        text = f"{message} to the raw frame {_short(step.label)}"
+        reference = step.ref or self._scenario_reference()
+        if step.should:
+            self.warnings.append(Finding("should", f"{text}; expected {expected}", reference))
+            return
+        raise ConformanceFailure(text, reference=reference, expected=expected, actual=actual)
+
     def _check_exchange(self, step: StationCallStep, exchange: _StationExchange) -> None:
         action = exchange.frame.action
         if exchange.error is not None:
@@ -1067,6 +1174,13 @@ class Engine:
         if isinstance(step, Wait | ExpectNoCall):
             self._complete_step(now)
             return
+        if isinstance(step, Raw):
+            if step.expect_silence_s is None:
+                waited_s = now - (state.raw_sent_at or state.started_at)
+                what = "close the connection" if step.expect_close else "answer"
+                self._raw_miss(step, f"the CSMS did not {what} within {waited_s:.1f} s", actual="nothing")
+            self._complete_step(now)
+            return
         waited = now - state.started_at
         if isinstance(step, ExpectCall):
             raise ConformanceFailure(
@@ -1092,7 +1206,7 @@ class Engine:
                 actual=", ".join(seen) or "nothing",
             )
 
-    def _timeout(self, step: Send | Exchange | ExpectCall | Configure) -> float:
+    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw) -> float:
         own = getattr(step, "timeout_s", None)
         if own is not None:
             return float(own)
@@ -1121,6 +1235,8 @@ def step_subject(step: Step) -> str:
         return f"{step.seconds:g} s"
     if isinstance(step, ExpectNoCall):
         return step.action or "any"
+    if isinstance(step, Raw):
+        return _short(step.label, 40)
     return ""
 
 
@@ -1136,6 +1252,10 @@ def _unexpected_error(action: str, frame: CallError) -> ConformanceFailure:
 
 def _action_matches(action: str | None, call: Call | OutgoingCall) -> bool:
     return action is None or action == call.action
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
 
 
 def _show(value: Any) -> str:

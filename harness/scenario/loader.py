@@ -35,6 +35,7 @@ from harness.scenario.model import (
     ExpectCall,
     ExpectNoCall,
     Location,
+    Raw,
     Scenario,
     Send,
     Step,
@@ -74,7 +75,13 @@ _SCENARIO = "scenario_file"
 _STATE_FILE = "state_file"
 _ACTION_KINDS = ("send", "exchange", "expect_call", "trigger")
 _CLEANUP_KINDS = ("trigger", "configure", "act")
-_PATTERN_FIELDS = {"send": ("expect", "should"), "exchange": ("request", "expect", "should"), "expect_call": ("match",)}
+_PATTERN_FIELDS = {
+    "send": ("expect", "should"),
+    "exchange": ("request", "expect", "should"),
+    "expect_call": ("match",),
+    "raw": ("expect",),
+}
+_RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector")
 _CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -632,6 +639,14 @@ class _Semantics:
 
     def _check_step(self, path: JsonPath, kind: str, step: dict[str, Any]) -> None:
         action = step[kind]
+        if kind == "raw":
+            given = [name for name in _RAW_EXPECTATIONS if name in step]
+            if len(given) != 1:
+                self._document.problem(
+                    path,
+                    f"a raw step needs exactly one of {', '.join(_RAW_EXPECTATIONS)}"
+                    + (f"; it has {', '.join(given)}" if given else ""),
+                )
         if kind == "act" and "simulated_offline_s" in step and action != "go_online":
             self._document.problem(
                 (*path, "simulated_offline_s"), "simulated_offline_s goes with 'act: go_online' only", at_key=True
@@ -1019,6 +1034,8 @@ def _build_step(ref: _StepRef) -> Step:
         )
     if kind == "wait":
         return Wait(**common, seconds=float(raw["wait"]))
+    if kind == "raw":
+        return _build_raw(common, raw)
     if kind == "expect_no_call":
         action = raw["expect_no_call"]
         return ExpectNoCall(
@@ -1028,3 +1045,32 @@ def _build_step(ref: _StepRef) -> Step:
             source=raw.get("from", "csms"),
         )
     raise AssertionError(f"step kind {kind!r} reached the model builder")  # validated above: unreachable
+
+
+def _build_raw(common: dict[str, Any], raw: dict[str, Any]) -> Raw:
+    label = raw["raw"]
+    data = bytes.fromhex(raw["hex"]) if "hex" in raw else label.encode("utf-8", "surrogatepass")
+    expect_error = raw.get("expect_error")
+    codes = None if expect_error is None else tuple([expect_error] if isinstance(expect_error, str) else expect_error)
+    return Raw(
+        **common,
+        label=label,
+        data=data,
+        binary=raw.get("frame") == "binary",
+        message_id=raw.get("message_id", _frame_id(label)),
+        expect_error=codes,
+        expect=raw.get("expect"),
+        expect_silence_s=_number(raw.get("expect_silence_s")),
+        expect_close=bool(raw.get("expect_close", False)),
+        should=raw.get("level") == "should",
+        timeout_s=_number(raw.get("timeout_s")),
+    )
+
+
+def _frame_id(text: str) -> str | None:
+    """The message id of an OCPP-J frame's text, when it can be read (the second member, a string)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return data[1] if isinstance(data, list) and len(data) > 1 and isinstance(data[1], str) else None

@@ -142,6 +142,25 @@ class ExpectNoCall(Step):
     source: Literal["csms", "station"] = "csms"
 
 
+@dataclass(frozen=True, kw_only=True)
+class Raw(Step):
+    """The station sends ``data`` as one websocket frame exactly (text or binary), past the station model, and
+    the CSMS must answer with a CALLERROR of one of ``expect_error`` (any code when it holds "any"), a CALLRESULT
+    matching ``expect``, nothing for ``expect_silence_s`` seconds, or close the connection (``expect_close``).
+    ``label`` is how reports show the frame; ``message_id`` the id an answer must carry (None: any id)."""
+
+    label: str
+    data: bytes
+    binary: bool = False
+    message_id: str | None = None
+    expect_error: tuple[str, ...] | None = None
+    expect: Any = None
+    expect_silence_s: float | None = None
+    expect_close: bool = False
+    should: bool = False  # the spec says SHOULD: a miss is a warning
+    timeout_s: float | None = None
+
+
 _KIND_BY_CLASS: dict[type[Step], str] = {
     Send: "send",
     Exchange: "exchange",
@@ -151,6 +170,7 @@ _KIND_BY_CLASS: dict[type[Step], str] = {
     Act: "act",
     Wait: "wait",
     ExpectNoCall: "expect_no_call",
+    Raw: "raw",
 }
 
 

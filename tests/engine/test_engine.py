@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.results import Finding, Verdict
-from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings
+from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, EngineSettings, RawFrame
 from harness.scenario.loader import load_scenario
 from ocppj.frames import Call, parse_frame
 from simulator.model import StationSpec
@@ -71,6 +71,7 @@ def run(
     driver_ok: bool = True,
     subprotocol: str | None = "ocpp1.6",
     transaction_ids: dict[int, str] | None = None,
+    on_raw: Callable[[RawFrame], str | None] = lambda frame: None,
     **top: Any,
 ) -> Engine:
     """Drive the engine to its outcome with a scripted CSMS; time jumps to the next deadline when idle."""
@@ -96,6 +97,16 @@ def run(
         progressed = False
         for text in engine.data_to_send():
             engine.sent(text, now)
+            if isinstance(text, RawFrame):
+                raw_reply = on_raw(text)
+                if raw_reply == "close":
+                    connected = False
+                    engine.connection_closed(now, by_peer=True, detail="close code 1008")
+                elif raw_reply is not None:
+                    now += 0.002
+                    engine.receive(raw_reply, now)
+                progressed = True
+                continue
             frame = parse_frame(text)
             if isinstance(frame, Call):
                 reply = answer(frame)

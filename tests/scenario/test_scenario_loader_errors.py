@@ -11,7 +11,7 @@ from harness.suite import shipped_scenarios
 WriteFile = Callable[[str, str], str]
 Problems = Callable[[str], list[str]]
 
-KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, use"
+KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, use"
 
 
 def test_unknown_top_level_key_suggests_the_right_one(write: WriteFile, problems: Problems) -> None:
@@ -584,4 +584,30 @@ def test_not_constraint_mistakes(write: WriteFile, problems: Problems) -> None:
         "TC_A.yaml:9:28: undefined variable '${tx_b}'; did you mean '${tx_a}'?",
         "TC_A.yaml:10:24: 'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
         "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+    ]
+
+
+def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "scenarios/robustness/TC_R.yaml",
+        """
+        id: TC_R
+        title: t
+        profile: Core
+        steps:
+          - raw: '[2,"a","Heartbeat",{}'
+          - raw: '[2,"b","Heartbeat",{}'
+            expect_error: FormationViolation
+            expect_close: true
+          - raw: label
+            hex: "c3 2"
+            expect_silence_s: 1
+        """,
+    )
+    assert problems(path) == [
+        "scenarios/robustness/TC_R.yaml:5:5: a raw step needs exactly one of expect_error, expect, "
+        "expect_silence_s, expect_close",
+        "scenarios/robustness/TC_R.yaml:6:5: a raw step needs exactly one of expect_error, expect, "
+        "expect_silence_s, expect_close; it has expect_error, expect_close",
+        "scenarios/robustness/TC_R.yaml:10:10: 'hex' must be pairs of hex digits, e.g. \"5b 32 c3 28\"; got 'c3 2'",
     ]

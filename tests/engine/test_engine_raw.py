@@ -1,0 +1,125 @@
+"""raw steps: exact frames past the station model, and what the CSMS must do with them (OCPP-J 1.6 §4):
+a CALLERROR with the right code, a CALLRESULT, silence, or a clean close; SHOULD rules only warn."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.results import Verdict
+from harness.scenario.engine import RawFrame
+from tests.engine.test_engine import BOOT, run
+
+BAD_JSON = '\'[2,"rb-1","Heartbeat",{\''
+
+
+def error(code: str, unique_id: str = "rb-1") -> Any:
+    return lambda frame: json.dumps([4, unique_id, code, "", {}])
+
+
+def raw_step(options: str, text: str = BAD_JSON) -> str:
+    return BOOT + f"\n  - raw: {text}\n    {options}\n  - send: Heartbeat\n"
+
+
+def test_the_expected_callerror_passes_and_the_next_call_is_answered(tmp_path: Path) -> None:
+    engine = run(tmp_path, raw_step("expect_error: FormationViolation"), on_raw=error("FormationViolation"))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    sent = [r.text for r in engine.records if r.direction == ">"]
+    assert '[2,"rb-1","Heartbeat",{' in sent
+    assert '"Heartbeat"' in sent[sent.index('[2,"rb-1","Heartbeat",{') + 1]  # the next CALL went out after
+
+
+@pytest.mark.parametrize(
+    ("options", "reply", "message"),
+    [
+        (
+            "expect_error: FormationViolation",
+            error("ProtocolError"),
+            "the CSMS answered with CALLERROR ProtocolError to the raw frame",
+        ),
+        (
+            "expect_error: [FormationViolation, ProtocolError]",
+            lambda frame: json.dumps([3, "rb-1", {}]),
+            "the CSMS answered with a CALLRESULT to the raw frame",
+        ),
+        ("expect_error: any", lambda frame: None, "the CSMS did not answer within 20.0 s to the raw frame"),
+        ("expect_silence_s: 2", error("FormationViolation"), "the CSMS answered a frame OCPP-J says to ignore"),
+        ("expect_close: true", error("FormationViolation"), "the CSMS answered where it must close the connection"),
+        ("expect_error: FormationViolation", lambda frame: "close", "the CSMS closed the connection"),
+    ],
+)
+def test_another_reaction_fails(tmp_path: Path, options: str, reply: Any, message: str) -> None:
+    outcome = run(tmp_path, raw_step(options), on_raw=reply).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message is not None and outcome.message.startswith(message), outcome.message
+    assert "(raw" in (outcome.step or "")
+
+
+def test_silence_and_a_close_pass_when_expected(tmp_path: Path) -> None:
+    silent = run(tmp_path, raw_step("expect_silence_s: 2"), on_raw=lambda frame: None)
+    assert silent.outcome is not None and silent.outcome.verdict is Verdict.PASS
+    closed = run(tmp_path, raw_step("expect_close: true"), on_raw=lambda frame: "close")
+    assert closed.outcome is not None and closed.outcome.verdict is Verdict.PASS, closed.outcome
+    assert sum(r.text.startswith("connected to") for r in closed.records) == 2  # the station came back
+
+
+def test_a_should_rule_missed_is_a_warning(tmp_path: Path) -> None:
+    steps = raw_step("expect_error: FormationViolation\n    level: should")
+    engine = run(tmp_path, steps, on_raw=error("GenericError"))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    [warning] = engine.warnings
+    assert warning.category == "should"
+    assert warning.message.startswith("the CSMS answered with CALLERROR GenericError to the raw frame")
+    assert warning.message.endswith("; expected CALLERROR FormationViolation")
+
+
+def test_a_callresult_is_matched_against_the_pattern(tmp_path: Path) -> None:
+    text = '\'[2,"rb-1","Heartbeat",{}]\''
+    ok = run(
+        tmp_path,
+        raw_step("expect: {currentTime: '2026-01-01T00:00:00Z'}", text),
+        on_raw=lambda frame: json.dumps([3, "rb-1", {"currentTime": "2026-01-01T00:00:00Z"}]),
+    )
+    assert ok.outcome is not None and ok.outcome.verdict is Verdict.PASS
+    wrong = run(
+        tmp_path,
+        raw_step("expect: {currentTime: '2026-01-01T00:00:00Z'}", text),
+        on_raw=lambda frame: json.dumps([3, "rb-1", {"currentTime": "1999-01-01T00:00:00Z"}]),
+    )
+    assert wrong.outcome is not None and wrong.outcome.verdict is Verdict.FAIL
+    assert "currentTime" in (wrong.outcome.message or "")
+
+
+def test_an_answer_with_another_id_is_not_the_answer(tmp_path: Path) -> None:
+    readable_id = '\'[2,"rb-1","Heartbeat",[]]\''
+    outcome = run(
+        tmp_path, raw_step("expect_error: FormationViolation", readable_id), on_raw=error("FormationViolation", "zz")
+    ).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert "not the id of the station's outstanding CALL" in (outcome.message or "")
+
+
+def test_an_unreadable_id_takes_an_answer_with_any_id(tmp_path: Path) -> None:
+    engine = run(
+        tmp_path, raw_step("expect_error: FormationViolation", "'not json'"), on_raw=error("FormationViolation", "-1")
+    )
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+
+
+def test_bytes_and_binary_frames_are_sent_as_given(tmp_path: Path) -> None:
+    frames: list[RawFrame] = []
+
+    def keep(frame: RawFrame) -> str | None:
+        frames.append(frame)
+        return None
+
+    run(tmp_path, raw_step("hex: 'c3 28'\n    expect_silence_s: 1", "invalid UTF-8"), on_raw=keep)
+    run(tmp_path, raw_step("frame: binary\n    expect_silence_s: 1", '\'[2,"b","Heartbeat",{}]\''), on_raw=keep)
+    assert frames == [RawFrame(b"\xc3\x28", text=True), RawFrame(b'[2,"b","Heartbeat",{}]', text=False)]
+    assert frames[0].describe() == "<text frame, 2 bytes: c3 28>"
+    assert frames[1].describe() == (
+        "<binary frame, 22 bytes: 5b 32 2c 22 62 22 2c 22 48 65 61 72 74 62 65 61 74 22 2c 7b 7d 5d>"
+    )
