@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -78,12 +79,29 @@ class FrameError(ValueError):
         self.unique_id = unique_id
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value (RFC 8259 §6 has no NaN or Infinity)")
+
+
+# The id of a CALL whose text is not JSON as a whole (cut off, NaN, an integer too long to read, nested too deep)
+# can often still be read at its start: the receiver can then answer for the right CALL.
+_CALL_PREFIX = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"\s*,')
+
+
 def parse_frame(text: str) -> Frame:
-    """Parse one websocket text message into a frame, or raise :class:`FrameError`."""
+    """Parse one websocket text message into a frame, or raise :class:`FrameError`. Whatever the text, nothing
+    else is raised: NaN and Infinity are not JSON (RFC 8259 §6), nesting too deep for the parser and integers
+    too long to convert are FormationViolations too, with the CALL's id when its start is readable."""
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise FrameError(f"not JSON: {exc}", error_code=ErrorCode.FORMATION_VIOLATION) from None
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        found = _CALL_PREFIX.match(text)
+        raise FrameError(
+            f"not JSON: {reason}",
+            error_code=ErrorCode.FORMATION_VIOLATION,
+            unique_id=found.group(1) if found else None,
+        ) from None
     if not isinstance(data, list) or not data:
         raise FrameError("a frame must be a non-empty JSON array", error_code=ErrorCode.FORMATION_VIOLATION)
     unique_id = data[1] if len(data) > 1 and isinstance(data[1], str) else None
