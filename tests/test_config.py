@@ -75,7 +75,8 @@ def test_variables_follow_the_token_type() -> None:
         (
             {"profiles": ["Cor"]},
             "t.yaml: profiles: unknown value 'Cor'; did you mean 'Core'? (allowed: Core, "
-            "FirmwareManagement, LocalAuthListManagement, SmartCharging, RemoteTrigger, Reservation, Security)",
+            "FirmwareManagement, LocalAuthListManagement, SmartCharging, RemoteTrigger, Reservation, Security, "
+            "Robustness)",
         ),
         (
             {"driver": {"kind": "htp"}},

@@ -15,7 +15,8 @@ from harness.timing import LatencyStats, PerformanceStats
 VERDICTS: tuple[Verdict, ...] = tuple(Verdict)
 
 # Certification profiles in the order and wording of the "Test Result Summary" of an OCA 1.6 certificate;
-# Security (the 1.6 security extension) is not on that certificate and comes last.
+# Security (the 1.6 security extension) is not on that certificate and comes after them, then Robustness, which no
+# certificate has: what OCTT leaves out (malformed input, frames OCPP-J says to ignore, bad credentials).
 PROFILE_TITLES: Mapping[str, str] = {
     "Core": "Core",
     "FirmwareManagement": "Firmware Management",
@@ -24,6 +25,7 @@ PROFILE_TITLES: Mapping[str, str] = {
     "RemoteTrigger": "Remote Trigger",
     "Reservation": "Reservation",
     "Security": "Security",
+    "Robustness": "Robustness (beyond OCTT)",
 }
 
 # The "Description" column of the certificate's "Test Result Summary" (Security: the 1.6 security whitepaper).
@@ -39,6 +41,8 @@ PROFILE_DESCRIPTIONS: Mapping[str, str] = {
     "Reservation": "Support for reservation of a connector of a Charging Station.",
     "Security": "Security profiles (Basic auth, TLS, mutual TLS), certificate management, signed firmware and "
     "security event logging (OCPP 1.6 security whitepaper).",
+    "Robustness": "Not an OCA certification profile: the CSMS's answer to malformed, unexpected or hostile input, "
+    "as OCPP-J 1.6 §4, RFC 6455 and RFC 8259 require (OCTT tests only the happy protocol).",
 }
 
 # The "Additional Questions for Lab Testing" of the OCA 1.6 CSMS certification.

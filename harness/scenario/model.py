@@ -19,6 +19,7 @@ PROFILES = (
     "RemoteTrigger",
     "Reservation",
     "Security",
+    "Robustness",
 )
 
 ACTS = (

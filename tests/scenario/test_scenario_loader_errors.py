@@ -137,7 +137,8 @@ def test_bad_profile_suggests_the_right_one(write: WriteFile, problems: Problems
     path = write("TC_A.yaml", "id: TC_A\ntitle: t\nprofile: SmartCharge\nsteps: [{wait: 1}]\n")
     assert problems(path) == [
         "TC_A.yaml:3:10: 'profile' must be one of: Core, FirmwareManagement, LocalAuthListManagement, "
-        "SmartCharging, RemoteTrigger, Reservation, Security; got 'SmartCharge'; did you mean 'SmartCharging'?",
+        "SmartCharging, RemoteTrigger, Reservation, Security, Robustness; got 'SmartCharge'; "
+        "did you mean 'SmartCharging'?",
     ]
 
 
@@ -547,7 +548,7 @@ def test_several_mistakes_in_one_file_are_all_reported_in_order(write: WriteFile
     )
     assert problems(path) == [
         "scenarios/core/TC_010_CSMS.yaml:4:10: 'profile' must be one of: Core, FirmwareManagement, "
-        "LocalAuthListManagement, SmartCharging, RemoteTrigger, Reservation, Security; got 'core'; "
+        "LocalAuthListManagement, SmartCharging, RemoteTrigger, Reservation, Security, Robustness; got 'core'; "
         "did you mean 'Core'?",
         "scenarios/core/TC_010_CSMS.yaml:8:5: unknown key 'conector' in an 'act' step; did you mean 'connector'?",
         "scenarios/core/TC_010_CSMS.yaml:10:51: undefined variable '${tokn}'; did you mean '${token}'?",
