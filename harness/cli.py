@@ -97,6 +97,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
     )
 
+    certs = commands.add_parser(
+        "certs",
+        help="write a test PKI for security profiles 2 and 3 (test material only)",
+        description="Write a test PKI: a root CA, the CSMS's RSA and ECDSA server certificates, a client certificate "
+        "per profile-3 station, the bad certificates of the negative tests, and a manifest.json describing each file. "
+        "Test material only: the keys are not protected.",
+    )
+    certs.add_argument("--out", default="certs", help="folder to write (default: certs)")
+    certs.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        help="host stations connect to, repeatable; the first is the server certificates' CN (default: localhost "
+        "and 127.0.0.1)",
+    )
+    certs.add_argument(
+        "--cpo-name",
+        help="organisation (O) of the certificates, the stations' CpoName (default: ocpp-harness Test CPO)",
+    )
+    certs.add_argument(
+        "--station", dest="stations", action="append", help="profile-3 station id (the CN), repeatable (default: CP_1)"
+    )
+    certs.add_argument("--force", action="store_true", help="replace a test PKI already in the folder")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "validate":
@@ -105,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         if args.command == "csms":
             return _csms(args.host, args.port, args.db, strict=args.strict)
+        if args.command == "certs":
+            return _certs(args)
         if args.command == "check":
             return _check(args.target, _scenario_paths(args.paths, with_shipped=False))
         return _run(args)
@@ -169,6 +195,30 @@ def _csms(host: str, port: int, db: str, *, strict: bool = False) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
+    return EXIT_OK
+
+
+def _certs(args: argparse.Namespace) -> int:
+    """``ocpp-harness certs``: :func:`csms.pki.write_test_pki`, one summary line, or one error line."""
+    from csms import pki
+
+    out = Path(args.out)
+    try:
+        files = pki.write_test_pki(
+            out,
+            hosts=args.hosts or pki.DEFAULT_HOSTS,
+            cpo_name=pki.DEFAULT_CPO_NAME if args.cpo_name is None else args.cpo_name,
+            station_ids=args.stations or pki.DEFAULT_STATION_IDS,
+            force=args.force,
+        )
+    except pki.PkiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"wrote a test PKI in {out}: CA, CSMS server certificates (RSA, ECDSA) for {', '.join(files.hosts)}, "
+        f"{len(files.stations)} station certificate(s), bad/ for the negative tests; {files.manifest.name} describes "
+        "each file. Test material only."
+    )
     return EXIT_OK
 
 
