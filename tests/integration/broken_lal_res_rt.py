@@ -5,9 +5,11 @@ CP_1 with two connectors, connector 2 configured, the central valid token OCA_TO
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from tests.integration.support import Mutation, csms_call
+from ocppj.timefmt import format_time, parse_time
+from tests.integration.support import Mutation, answer, csms_call, with_status
 
 
 def differential(change: dict[str, Any]) -> Mutation:
@@ -19,6 +21,26 @@ def without_id_tag_info(payload: dict[str, Any]) -> dict[str, Any]:
     """A Full list whose entries lack idTagInfo: schema-valid (the member is optional), against §5.15 and OCTT."""
     entries = payload.get("localAuthorizationList", [])
     return {**payload, "localAuthorizationList": [{"idTag": entry["idTag"]} for entry in entries]}
+
+
+def later_expiry(payload: dict[str, Any]) -> dict[str, Any]:
+    """ReserveNow with an expiryDate an hour later than asked: a CSMS that ignores the configured offset."""
+    return {**payload, "expiryDate": format_time(parse_time(payload["expiryDate"]) + 3600)}
+
+
+def cancel_of_the_reservation_made() -> Mutation:
+    """CancelReservation rewritten to the reservationId of the last ReserveNow: a CSMS that cannot send an unknown
+    reservationId and cancels the one it knows (TC_052, reference §5.7)."""
+    made: list[int] = []
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        if frame[0] == 2 and frame[2] == "ReserveNow":
+            made.append(frame[3]["reservationId"])
+        if frame[0] == 2 and frame[2] == "CancelReservation" and made:
+            frame = [2, frame[1], frame[2], {**frame[3], "reservationId": made[-1]}]
+        return json.dumps(frame)
+
+    return mutate
 
 
 # SendLocalList with updateType Differential where OCTT asks for a Full list (TC_043_1, TC_043_3)
@@ -44,4 +66,38 @@ BROKEN_LAL_RES_RT: dict[str, tuple[Mutation, str, str]] = {
         "SendLocalList",
     ),
     "TC_043_5_CSMS": (differential({"listVersion": 1}), "must be a number greater than 1", "SendLocalList"),
+    "TC_046_CSMS": (  # a CSMS that refuses a transaction on a reservation
+        answer("StartTransaction", with_status("Invalid"), when=lambda p: "reservationId" in p),
+        "Invalid",
+        "StartTransaction",
+    ),
+    "TC_047_CSMS": (csms_call("ReserveNow", later_expiry), "no StatusNotification exchange", "StatusNotification"),
+    "TC_048_1_CSMS": (csms_call("ReserveNow", lambda p: {**p, "idTag": "SOMEONE_ELSE"}), "SOMEONE_ELSE", "ReserveNow"),
+    "TC_048_2_CSMS": (
+        csms_call("ReserveNow", lambda p: {**p, "expiryDate": "2020-01-01T00:00:00.000Z"}),
+        "must be a date-time after",
+        "ReserveNow",
+    ),
+    "TC_048_3_CSMS": (
+        csms_call("ChangeAvailability", lambda p: {**p, "type": "Operative"}),
+        "Operative",
+        "ChangeAvailability",
+    ),
+    "TC_048_4_CSMS": (csms_call("ReserveNow", lambda p: {**p, "connectorId": 1}), "connectorId", "ReserveNow"),
+    "TC_049_CSMS": (  # a CSMS that cannot reserve connector 0 and reserves the configured one (SteVe #2020)
+        csms_call("ReserveNow", lambda p: {**p, "connectorId": 2}),
+        "connectorId",
+        "ReserveNow",
+    ),
+    "TC_051_CSMS": (
+        csms_call("CancelReservation", lambda p: {**p, "reservationId": p["reservationId"] + 1000}),
+        "reservationId",
+        "CancelReservation",
+    ),
+    "TC_052_CSMS": (cancel_of_the_reservation_made(), "must differ", "CancelReservation"),
+    "TC_053_CSMS": (
+        csms_call("ReserveNow", lambda p: {k: v for k, v in p.items() if k != "parentIdTag"}),
+        "parentIdTag",
+        "ReserveNow",
+    ),
 }

@@ -129,7 +129,7 @@ def target_document(
     ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core", "LocalAuthListManagement"],
+        "profiles": ["Core", "LocalAuthListManagement", "Reservation"],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
@@ -147,6 +147,7 @@ def target_document(
             "parent": "GROUP_0001",
         },
         "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
+        "test_data": {"reservation_expiry_s": 3},
         "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
     }
