@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ocppj.timefmt import format_time, parse_time
-from tests.integration.support import Mutation, answer, csms_call, with_status
+from tests.integration.support import Mutation, answer, call_error_for, csms_call, with_status
 
 
 def differential(change: dict[str, Any]) -> Mutation:
@@ -99,5 +99,15 @@ BROKEN_LAL_RES_RT: dict[str, tuple[Mutation, str, str]] = {
         csms_call("ReserveNow", lambda p: {k: v for k, v in p.items() if k != "parentIdTag"}),
         "parentIdTag",
         "ReserveNow",
+    ),
+    "TC_054_CSMS": (  # a CSMS that refuses meter values outside a transaction
+        call_error_for("MeterValues", when=lambda p: "transactionId" not in p),
+        "CALLERROR",
+        "MeterValues",
+    ),
+    "TC_055_CSMS": (  # a CSMS that cannot name a connector the station does not have
+        csms_call("TriggerMessage", lambda p: {**p, "connectorId": 2}),
+        "connectorId",
+        "TriggerMessage",
     ),
 }

@@ -129,7 +129,7 @@ def target_document(
     ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core", "LocalAuthListManagement", "Reservation"],
+        "profiles": ["Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger"],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
