@@ -155,8 +155,9 @@ class TestData:
 TEST_DATA_VARIABLES = tuple(TestData().variables())
 # Date-times a scenario can put in what it makes the CSMS send, taken when the step runs (the engine sets them):
 # now; now + test.reservation_expiry_s (ReserveNow.expiryDate, TC_047); now + test.duration_s (validTo of a
-# charging profile, TC_056); a day ago (UpdateFirmware.retrieveDate: retrieve at once, TC_044).
-TIME_VARIABLES = ("time.now", "time.reservation_expiry", "time.schedule_end", "time.yesterday")
+# charging profile, TC_056); a day ago (UpdateFirmware.retrieveDate: retrieve at once, TC_044); a day ahead (the
+# expiryDate of a reservation the case ends itself, TC_046, TC_051).
+TIME_VARIABLES = ("time.now", "time.reservation_expiry", "time.schedule_end", "time.yesterday", "time.tomorrow")
 BUNDLED_FIRMWARE_PATH = "/files/firmware/ocpp-harness-firmware-1.1.0.bin"  # served by the bundled CSMS
 BUNDLED_DIAGNOSTICS_PATH = "/files/diagnostics/"  # the bundled CSMS takes uploads under it (HTTP PUT)
 
@@ -749,6 +750,7 @@ def scenario_variables(target: Target, station: StationTarget, token_type: str =
         "station_id": station.id,
         "connector": station.connector,
         "connectors": station.connectors,
+        "unknown_connector": station.connectors + 1,  # OCTT's NumberOfConnectors + 1 (TC_055)
         "token": chosen.valid,
         "blocked_token": chosen.blocked or central.blocked,
         "expired_token": chosen.expired or central.expired,

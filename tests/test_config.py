@@ -50,6 +50,13 @@ def test_variables_follow_the_token_type() -> None:
     assert (variables["token"], variables["blocked_token"], variables["tokens.keycode.valid"]) == ("K", "B", "K")
 
 
+def test_unknown_connector_is_the_first_connector_id_the_station_does_not_have() -> None:
+    """OCTT's "NumberOfConnectors + 1" (TC_055: TriggerMessage for a connector the station lacks)."""
+    target = parse_target(minimal(stations={"default": {"id": "CP_1", "connectors": 3, "connector": 2}}), "t.yaml")
+    variables = scenario_variables(target, target.station("default"))
+    assert (variables["connectors"], variables["unknown_connector"]) == (3, 4)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

@@ -549,6 +549,7 @@ class Engine:
             "time.reservation_expiry": self.variables.get("test.reservation_expiry_s"),
             "time.schedule_end": self.variables.get("test.duration_s"),
             "time.yesterday": -86_400.0,
+            "time.tomorrow": 86_400.0,
         }
         for name, offset in offsets.items():
             if isinstance(offset, int | float):
@@ -898,7 +899,7 @@ class Engine:
             self._complete_step(now)
         elif isinstance(step, Wait):
             if state.deadline is None:
-                state.deadline = now + step.seconds
+                state.deadline = now + self._wait_seconds(step)
             if now >= state.deadline:
                 self._complete_step(now)
         elif isinstance(step, ExpectNoCall):
@@ -1206,6 +1207,14 @@ class Engine:
                 actual=", ".join(seen) or "nothing",
             )
 
+    def _wait_seconds(self, step: Wait) -> float:
+        if not isinstance(step.seconds, str):
+            return step.seconds
+        value = matchers.resolve(step.seconds, self.variables)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise HarnessError(f"wait {step.seconds}: {matchers.render(value)} is not a number of seconds")
+        return float(value)
+
     def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw) -> float:
         own = getattr(step, "timeout_s", None)
         if own is not None:
@@ -1232,7 +1241,7 @@ def step_subject(step: Step) -> str:
     if isinstance(step, Act):
         return step.act
     if isinstance(step, Wait):
-        return f"{step.seconds:g} s"
+        return step.seconds if isinstance(step.seconds, str) else f"{step.seconds:g} s"
     if isinstance(step, ExpectNoCall):
         return step.action or "any"
     if isinstance(step, Raw):

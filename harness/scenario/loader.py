@@ -44,6 +44,7 @@ from harness.scenario.model import (
 )
 from harness.suite import display_path, shipped_scenarios
 from ocppj.schemas import CHARGE_POINT_ACTIONS, actions
+from ocppj.timefmt import parse_time
 
 __all__ = ["SCHEMA_PATH", "load_scenario", "load_scenarios", "validate_paths"]
 
@@ -58,6 +59,7 @@ BUILTIN_VARIABLES = (
     "station_id",
     "connector",
     "connectors",
+    "unknown_connector",
     "token",
     "blocked_token",
     "expired_token",
@@ -82,8 +84,9 @@ _PATTERN_FIELDS = {
     "raw": ("expect",),
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
-_VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector")
-_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
+_VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector", "wait")
+_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after"})
+_RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after"})
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -705,14 +708,14 @@ class _Semantics:
             if constraint["absent"] is not True:
                 document.problem((*path, "absent"), f"'absent' must be true; got {_show(constraint['absent'])}")
             if len(constraint) > 1:
-                document.problem(path, "'absent: true' cannot be combined with 'schema', 'optional' or 'not'")
+                document.problem(path, "'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'")
         if "optional" in constraint:
             if not isinstance(constraint["optional"], bool):
                 document.problem(
                     (*path, "optional"),
                     f"'optional' must be true or false, not {_kind_of(constraint['optional'])}",
                 )
-            if "schema" not in constraint and "absent" not in constraint and "not" not in constraint:
+            if not set(constraint) & {"schema", "absent", "not", "after"}:
                 document.problem(path, "'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})")
         if "not" in constraint:
             other = constraint["not"]
@@ -723,8 +726,29 @@ class _Semantics:
                 )
             else:
                 self._check_pattern((*path, "not"), other)
+        if "after" in constraint:
+            self._check_after((*path, "after"), constraint["after"])
         if "schema" in constraint:
             self._check_json_schema((*path, "schema"), constraint["schema"])
+
+    def _check_after(self, path: JsonPath, bound: Any) -> None:
+        """``after`` compares with a number or a date-time: a literal one, or a ``${name}`` reference to one."""
+        if isinstance(bound, str) and "${" in bound:
+            return  # the reference is checked with the others; its value is known when the step runs
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            return
+        if isinstance(bound, str):
+            try:
+                parse_time(bound)
+            except ValueError:
+                pass
+            else:
+                return
+        self._document.problem(
+            path,
+            "'after' takes a number or an RFC 3339 date-time to come after (e.g. {after: \"${time.now}\"}), "
+            f"not {_show(bound)}",
+        )
 
     def _check_json_schema(self, path: JsonPath, schema: Any) -> None:
         document = self._document
@@ -786,8 +810,8 @@ def _strings(value: Any, path: JsonPath, *, constraint: bool = False) -> Iterato
     elif isinstance(value, dict):
         here = bool(value and set(value) <= _CONSTRAINT_KEYS)
         for key, item in value.items():
-            # A constraint's 'not' value is a pattern compared with the actual value, so it is resolved.
-            inside = constraint or (here and key != "not")
+            # A constraint's 'not' and 'after' values are compared with the actual value, so they are resolved.
+            inside = constraint or (here and key not in _RESOLVED_CONSTRAINT_KEYS)
             yield from _strings(item, (*path, key), constraint=inside)
 
 
@@ -1033,7 +1057,8 @@ def _build_step(ref: _StepRef) -> Step:
             simulated_offline_s=_number(raw.get("simulated_offline_s")),
         )
     if kind == "wait":
-        return Wait(**common, seconds=float(raw["wait"]))
+        seconds = raw["wait"]
+        return Wait(**common, seconds=seconds if isinstance(seconds, str) else float(seconds))
     if kind == "raw":
         return _build_raw(common, raw)
     if kind == "expect_no_call":

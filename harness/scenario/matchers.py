@@ -2,11 +2,13 @@
 
 Matching works on parsed JSON, never on text or member order. Literals match equal values of the same JSON type;
 a mapping match is a subset match (extra members in the actual payload are fine, as OCTT checks only the fields a
-test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional``, ``not`` — checks the
-value with a JSON Schema, requires the member to be missing, or (``not``) requires it to differ from a value, e.g.
-``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's (two transactions at once on
-one station, OCPP 1.6 §4.10: the transactionId identifies the transaction). ``not`` is the one constraint member
-whose ``${name}`` references are resolved, since its point is to compare with a captured value.
+test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional``, ``not``, ``after`` —
+checks the value with a JSON Schema, requires the member to be missing, (``not``) requires it to differ from a
+value, e.g. ``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's (two transactions
+at once on one station, OCPP 1.6 §4.10: the transactionId identifies the transaction), or (``after``) requires it
+to come after a value: a greater number (a SendLocalList listVersion above the station's, OCPP 1.6 §5.15) or a later
+date-time (a ReserveNow expiryDate in the future, ``{after: "${time.now}"}``, §5.13). ``not`` and ``after`` are the
+constraint members whose ``${name}`` references are resolved, since their point is to compare with a variable.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from typing import Any
 
 import jsonschema
 
+from harness.outcomes import HarnessError
 from ocppj.schemas import FORMAT_CHECKER
+from ocppj.timefmt import parse_time
 
-CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
+CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after"})
+_RESOLVED_CONSTRAINT_KEYS = ("not", "after")  # compared with the actual value, so their references are resolved
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -53,8 +58,9 @@ def resolve(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, Mapping):
         if is_constraint(value):
             resolved = dict(value)  # JSON Schema keywords are not resolved
-            if "not" in resolved:
-                resolved["not"] = resolve(resolved["not"], variables)
+            for key in _RESOLVED_CONSTRAINT_KEYS:
+                if key in resolved:
+                    resolved[key] = resolve(resolved[key], variables)
             return resolved
         return {key: resolve(item, variables) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -123,6 +129,8 @@ def _check_constraint(constraint: Mapping[str, Any], actual: Any, path: str) -> 
     found: list[Mismatch] = []
     if "not" in constraint and not match(constraint["not"], actual, path):
         found.append(Mismatch(path, f"must differ from {_render(constraint['not'])}, got {_render(actual)}"))
+    if "after" in constraint:
+        found.extend(_check_after(constraint["after"], actual, path))
     schema = constraint.get("schema")
     if schema is None:
         return found
@@ -134,6 +142,38 @@ def _check_constraint(constraint: Mapping[str, Any], actual: Any, path: str) -> 
         )
         for error in validator.iter_errors(actual)
     ]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _instant(value: Any) -> float | None:
+    """POSIX seconds of an RFC 3339 date-time with a time zone, None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_time(value)
+    except ValueError:
+        return None
+
+
+def _check_after(bound: Any, actual: Any, path: str) -> list[Mismatch]:
+    """``{after: bound}``: a number greater than a number, or a date-time later than a date-time. A bound that is
+    neither is the scenario's mistake (or a variable of the wrong kind), never the CSMS's."""
+    if _is_number(bound):
+        if _is_number(actual) and actual > bound:
+            return []
+        return [Mismatch(path, f"must be a number greater than {_render(bound)}, got {_render(actual)}")]
+    since = _instant(bound)
+    if since is None:
+        raise HarnessError(
+            f"{path or 'payload'}: 'after' compares with a number or an RFC 3339 date-time, not {_render(bound)}"
+        )
+    moment = _instant(actual)
+    if moment is not None and moment > since:
+        return []
+    return [Mismatch(path, f"must be a date-time after {_render(bound)}, got {_render(actual)}")]
 
 
 def _render(value: Any) -> str:

@@ -131,7 +131,10 @@ class Act(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Wait(Step):
-    seconds: float
+    """Time passes: ``seconds``, or a ``${name}`` reference to a number of seconds resolved when the step runs
+    (``${test.reservation_expiry_s}``: TC_047 waits for the reservation to expire, however long the target sets)."""
+
+    seconds: float | str
 
 
 @dataclass(frozen=True, kw_only=True)

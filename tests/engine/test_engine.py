@@ -406,6 +406,50 @@ def test_a_not_constraint_compares_with_a_captured_value(tmp_path: Path) -> None
     )
 
 
+RESERVE = (
+    BOOT
+    + """
+  - trigger: ReserveNow
+    payload: {connectorId: 1, expiryDate: "${time.reservation_expiry}", idTag: TAG_1, reservationId: 5}
+  - expect_call: ReserveNow
+    match: {expiryDate: {after: "${time.now}"}}
+"""
+)
+
+
+def reserve_until(expiry_date: str) -> OnRequest:
+    payload = {"connectorId": 1, "expiryDate": expiry_date, "idTag": "TAG_1", "reservationId": 5}
+    return csms_sends("ReserveNow", payload)
+
+
+def test_an_after_constraint_compares_with_the_time_of_the_step(tmp_path: Path) -> None:
+    """``{after: "${time.now}"}``: a ReserveNow expiryDate must lie in the future when the CALL comes (OCPP 1.6
+    §5.13): its time.now, 6 ms into the case (the clock starts 1000 s after the epoch)."""
+    passed = run(tmp_path, RESERVE, on_request=reserve_until("1970-01-01T01:00:00.000Z")).outcome
+    assert passed is not None and passed.verdict is Verdict.PASS, passed
+    outcome = run(tmp_path, RESERVE, on_request=reserve_until("1970-01-01T00:16:00.000Z")).outcome
+    assert outcome is not None and outcome.verdict is Verdict.FAIL
+    assert outcome.message == (
+        'ReserveNow from the CSMS does not match: expiryDate: must be a date-time after "1970-01-01T00:16:40.006Z", '
+        'got "1970-01-01T00:16:00.000Z"'
+    )
+
+
+def test_a_wait_may_last_as_long_as_a_variable_says(tmp_path: Path) -> None:
+    """TC_047 waits ``${test.reservation_expiry_s}``, however long the target sets the expiry."""
+    engine = run(tmp_path, BOOT + '\n  - wait: "${test.reservation_expiry_s}"\n')
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
+    [wait] = [record for record in engine.step_records if record.kind == "wait"]
+    assert wait.subject == "${test.reservation_expiry_s}"
+    assert wait.finished_at - wait.started_at == 300
+
+
+def test_a_wait_on_a_variable_that_is_not_a_number_of_seconds_is_an_error(tmp_path: Path) -> None:
+    outcome = run(tmp_path, BOOT + '\n  - wait: "${station_id}"\n').outcome
+    assert outcome is not None and outcome.verdict is Verdict.ERROR
+    assert outcome.message == 'wait ${station_id}: "CP_1" is not a number of seconds'
+
+
 DATA_TRANSFER = (
     BOOT
     + """

@@ -220,12 +220,13 @@ def test_time_variables_are_taken_when_the_step_runs(tmp_path: Path) -> None:
     steps = (
         BOOT
         + "\n  - wait: 5\n  - trigger: ReserveNow"
-        + '\n    payload: {at: "${time.now}", until: "${time.reservation_expiry}"}\n'
+        + '\n    payload: {at: "${time.now}", until: "${time.reservation_expiry}", later: "${time.tomorrow}"}\n'
     )
     engine = run(tmp_path, steps, on_request=record)
     assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS
     [payload] = seen
     assert abs(parse_time(payload["until"]) - parse_time(payload["at"]) - 300) < 1e-6  # test.reservation_expiry_s
+    assert abs(parse_time(payload["later"]) - parse_time(payload["at"]) - 86_400) < 1e-6
     assert parse_time(payload["at"]) >= 1005  # after the wait, not when the case began
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.outcomes import HarnessError
 from harness.scenario import matchers
 
 VARIABLES = {"tx_a": 7, "token": "TAG_1"}
@@ -36,3 +37,47 @@ def test_not_compares_structurally_and_by_json_type() -> None:
     assert matchers.match({"not": {"status": "Accepted"}}, {"status": "Blocked"}) == []
     assert matchers.match({"not": 1}, True) == []  # a boolean is not the number 1
     assert matchers.match({"x": {"not": 1, "optional": True}}, {}) == []
+
+
+@pytest.mark.parametrize(
+    ("actual", "problems"),
+    [
+        (8, []),
+        (7.5, []),
+        (7, ["listVersion: must be a number greater than 7, got 7"]),
+        (-1, ["listVersion: must be a number greater than 7, got -1"]),
+        ("8", ['listVersion: must be a number greater than 7, got "8"']),
+        (True, ["listVersion: must be a number greater than 7, got true"]),  # a boolean is not a number
+    ],
+)
+def test_after_a_number_is_a_greater_number(actual: object, problems: list[str]) -> None:
+    """A Differential SendLocalList must carry a listVersion above the station's (OCPP 1.6 §5.15)."""
+    pattern = matchers.resolve({"listVersion": {"after": "${tx_a}"}}, VARIABLES)
+    assert pattern == {"listVersion": {"after": 7}}
+    assert [str(m) for m in matchers.match(pattern, {"listVersion": actual})] == problems
+
+
+T0 = "2026-01-01T00:00:00.000Z"
+LATER = f'expiryDate: must be a date-time after "{T0}", got '
+
+
+@pytest.mark.parametrize(
+    ("actual", "problems"),
+    [
+        ("2026-01-01T00:00:00.001Z", []),
+        ("2026-01-01T01:00:00+02:00", [LATER + '"2026-01-01T01:00:00+02:00"']),  # 23:00 the day before, in UTC
+        ("2026-01-01T00:00:00Z", [LATER + '"2026-01-01T00:00:00Z"']),
+        ("2026-01-02T00:00:00", [LATER + '"2026-01-02T00:00:00"']),  # no time zone: not an instant
+        (1767225601, [LATER + "1767225601"]),
+    ],
+)
+def test_after_a_date_time_is_a_later_instant(actual: object, problems: list[str]) -> None:
+    """A ReserveNow expiryDate must lie in the future (OCPP 1.6 §5.13): ``{after: "${time.now}"}``."""
+    pattern = matchers.resolve({"expiryDate": {"after": "${now}"}}, {"now": T0})
+    assert [str(m) for m in matchers.match(pattern, {"expiryDate": actual})] == problems
+
+
+def test_after_an_incomparable_bound_is_the_harness_s_mistake_not_the_csms_s() -> None:
+    with pytest.raises(HarnessError, match="'after' compares with a number or an RFC 3339 date-time, not \"soon\""):
+        matchers.match({"expiryDate": {"after": "soon"}}, {"expiryDate": T0})
+    assert matchers.match({"x": {"after": 1, "optional": True}}, {}) == []

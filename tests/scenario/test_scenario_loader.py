@@ -474,3 +474,28 @@ def test_should_and_not_reach_the_model(write: WriteFile) -> None:
         "transactionId": {"not": "${tx_a}", "schema": {"type": "integer"}}
     }
     assert isinstance(steps[2], Send) and steps[2].should == {"status": "UnknownVendorId", "data": {"absent": True}}
+
+
+def test_after_and_a_wait_reference_reach_the_model(write: WriteFile) -> None:
+    """``{after: ...}`` is a constraint whose reference is resolved when the step runs, like ``not``; a wait may
+    last ``${test.reservation_expiry_s}`` (TC_047 waits for the expiry the target sets)."""
+    path = write(
+        "scenarios/reservation/TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Reservation
+        steps:
+          - expect_call: ReserveNow
+            match: {expiryDate: {after: "${time.now}", schema: {type: string}}, reservationId: {after: 0}}
+          - wait: "${test.reservation_expiry_s}"
+          - expect_call: SendLocalList
+            match: {listVersion: {after: "${unknown_connector}"}}
+        """,
+    )
+    steps = load_scenario(path).steps
+    assert isinstance(steps[0], ExpectCall) and steps[0].match == {
+        "expiryDate": {"after": "${time.now}", "schema": {"type": "string"}},
+        "reservationId": {"after": 0},
+    }
+    assert isinstance(steps[1], Wait) and steps[1].seconds == "${test.reservation_expiry_s}"

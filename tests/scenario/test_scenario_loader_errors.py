@@ -108,7 +108,7 @@ def test_wrong_types(write: WriteFile, problems: Problems) -> None:
         "TC_A.yaml:2:8: 'title' must be a string, not a list",
         "TC_A.yaml:4:13: 'references' must be a list, not a string ('OCPP 1.6 §4.4')",
         "TC_A.yaml:5:12: 'timeout_s' must be a number, not a string ('soon')",
-        "TC_A.yaml:7:11: 'wait' must be a number, not a string ('1')",
+        "TC_A.yaml:7:11: 'wait' must be a number of seconds (>= 0) or a '${name}' reference to one; got '1'",
         "TC_A.yaml:9:14: 'payload' must be a mapping, not a list",
         "TC_A.yaml:10:16: 'timeout_s' must be > 0; got 0",
         "TC_A.yaml:12:16: 'connector' must be a connector number (an integer >= 0) or a '${name}' reference; got -1",
@@ -248,7 +248,7 @@ def test_bad_json_schema_in_a_constraint(write: WriteFile, problems: Problems) -
         "TC_A.yaml:10:31: 'schema' must be a JSON Schema (a mapping), not a string ('text')",
         "TC_A.yaml:12:22: 'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})",
         "TC_A.yaml:13:34: 'absent' must be true; got false",
-        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
     ]
 
 
@@ -487,7 +487,7 @@ def test_not_a_scenario_at_all(write: WriteFile, problems: Problems) -> None:
     assert problems(tagged) == [
         "TC_TAG.yaml:2:8: YAML tag !!binary is not supported: use plain YAML",
         "TC_TAG.yaml:4:16: YAML tag !secs is not supported: use plain YAML",
-        "TC_TAG.yaml:4:16: 'wait' must be a number, not a string ('1')",
+        "TC_TAG.yaml:4:16: 'wait' must be a number of seconds (>= 0) or a '${name}' reference to one; got '1'",
     ]
 
 
@@ -584,7 +584,39 @@ def test_not_constraint_mistakes(write: WriteFile, problems: Problems) -> None:
     assert problems(path) == [
         "TC_A.yaml:9:28: undefined variable '${tx_b}'; did you mean '${tx_a}'?",
         "TC_A.yaml:10:24: 'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
-        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
+    ]
+
+
+def test_after_constraint_and_wait_reference_mistakes(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Reservation
+        steps:
+          - expect_call: ReserveNow
+            match:
+              expiryDate: {after: tomorrow}
+              reservationId: {after: {schema: {type: integer}}}
+              idTag: {after: "${time.later}"}
+              connectorId: {after: true, absent: true}
+          - wait: "${test.reservation_expiry}"
+          - wait: "${test.reservation_expiry_s} s"
+        """,
+    )
+    after = "'after' takes a number or an RFC 3339 date-time to come after (e.g. {after: \"${time.now}\"}), not "
+    assert problems(path) == [
+        f"TC_A.yaml:7:27: {after}'tomorrow'",
+        f'TC_A.yaml:8:30: {after}{{"schema": {{"type": "integer"}}}}',
+        "TC_A.yaml:9:22: undefined variable '${time.later}'; did you mean '${time.yesterday}'?",
+        "TC_A.yaml:10:20: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
+        f"TC_A.yaml:10:28: {after}true",
+        "TC_A.yaml:11:11: undefined variable '${test.reservation_expiry}'; "
+        "did you mean '${test.reservation_expiry_s}'?",
+        "TC_A.yaml:12:11: 'wait' must be a number of seconds (>= 0) or a '${name}' reference to one; got "
+        "'${test.reservation_expiry_s} s'",
     ]
 
 
