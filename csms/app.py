@@ -516,12 +516,15 @@ class CsmsServer:
                 return
             frame = exc
         if isinstance(frame, CallResult | CallError):
-            if not connection.outbox.resolve(frame):
+            settled = connection.outbox.resolve(frame)
+            if settled is None:
                 log.warning(
                     "station %r answered unknown or expired message id %r: ignored",
                     connection.station_id,
                     frame.unique_id,
                 )
+            else:
+                await settled.wait()
             return
         if self._policy.one_exchange_at_a_time:
             # The receive loop must go on reading: the answer to the CSMS's own CALL may be next.
@@ -818,6 +821,7 @@ class CsmsServer:
                     "stopped_at": tx.stopped_at,
                     "stop_reason": tx.stop_reason,
                     "reservation_id": tx.reservation_id,
+                    "reservation_outcome": tx.reservation_outcome,
                     "meter_value_count": tx.meter_value_count,
                 }
                 for tx in transactions
