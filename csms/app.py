@@ -2,7 +2,8 @@
 
 ``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with HTTP Basic authentication of the
 security whitepaper (profile 1; A00.FR.202-205). ``/api/...``: provisioning, inspection and the trigger
-contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``).
+contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``),
+and the operator routes of the five other certified profiles (:mod:`csms.operator`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
+from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
     BOOT_STATUSES,
@@ -379,6 +381,7 @@ class CsmsServer:
         app.router.add_post("/api/octt/create-token", self._octt_create_token)
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
         app.router.add_post("/api/octt/1.6/{station_id}/{action}", self._call_kebab)
+        OperatorRoutes(store=self.store, clock=self._clock, relay=self._relay).add_routes(app.router)
         return app
 
     # -- websocket endpoint (OCPP-J 1.6 §3) ------------------------------------------------------------------
@@ -710,10 +713,7 @@ class CsmsServer:
         )
 
     async def _known_station(self, station_id: str) -> Station:
-        station = await self.store.get_station(station_id)
-        if station is None:
-            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
-        return station
+        return await known_station(self.store, station_id)
 
     async def _provision_station(self, request: web.Request) -> web.Response:
         body = await json_object(request)
@@ -873,9 +873,13 @@ class CsmsServer:
         return await self._call(request, request.match_info["station_id"], action)
 
     async def _call(self, request: web.Request, station_id: str, action: str) -> web.Response:
+        """The raw trigger contract: the body is the OCPP payload, sent as it is (reference §5.7)."""
+        return await self._relay(station_id, action, await json_object(request, empty={}))
+
+    async def _relay(self, station_id: str, action: str, payload: dict[str, Any]) -> web.Response:
         """Send one CALL and relay the answer: 200 with the CALLRESULT payload, 502 for a CALLERROR (or a
-        station that dropped the connection meanwhile), 504 when it did not answer in time."""
-        payload = await json_object(request, empty={})
+        station that dropped the connection meanwhile), 504 when it did not answer in time; 400, 404 and 409 when
+        nothing is sent (a payload that breaks the schema, a station unknown or not connected, OCPP 1.6 §4.2)."""
         try:
             commands.check_payload(action, payload)
             station = await self._known_station(station_id)
@@ -895,9 +899,9 @@ class CsmsServer:
                 status=400,
             )
         except CallTimedOut as exc:
-            raise ApiError(504, str(exc)) from None
+            return web.json_response({"error": str(exc)}, status=504)
         except StationGone as exc:
-            raise ApiError(502, str(exc)) from None
+            return web.json_response({"error": str(exc)}, status=502)
         headers = {"X-OCPP-Message-Id": reply.unique_id}
         if isinstance(reply.frame, CallError):
             return web.json_response(
