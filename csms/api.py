@@ -15,7 +15,7 @@ from ocppj.timefmt import parse_time
 log = logging.getLogger(__name__)
 
 # Paths whose failures are answered as JSON; the websocket endpoint keeps plain HTTP answers.
-JSON_PREFIXES = ("/api",)
+JSON_PREFIXES = ("/api", "/files")
 
 
 class ApiError(Exception):
@@ -100,8 +100,8 @@ def int_field(value: Any, key: str, *, minimum: int, maximum: int | None = None)
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Every failure of the API is ``{"error": "<one sentence>"}``; the websocket endpoint keeps plain HTTP
-    answers."""
+    """Every failure of the API and the file routes is ``{"error": "<one sentence>"}``; the websocket endpoint
+    keeps plain HTTP answers."""
     try:
         return await handler(request)
     except ApiError as exc:

@@ -1,9 +1,11 @@
-"""The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint and the HTTP API on one port.
+"""The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint, the HTTP API and the file server on
+one port.
 
 ``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with HTTP Basic authentication of the
 security whitepaper (profile 1; A00.FR.202-205). ``/api/...``: provisioning, inspection and the trigger
 contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``),
-and the operator routes of the five other certified profiles (:mod:`csms.operator`).
+and the operator routes of the five other certified profiles (:mod:`csms.operator`). ``/files/...``: firmware
+images and diagnostics uploads (:mod:`csms.files`).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
+from csms.files import FileServer
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
@@ -382,6 +385,7 @@ class CsmsServer:
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
         app.router.add_post("/api/octt/1.6/{station_id}/{action}", self._call_kebab)
         OperatorRoutes(store=self.store, clock=self._clock, relay=self._relay).add_routes(app.router)
+        FileServer(profiles=self.store.profiles, clock=self._clock).add_routes(app.router)
         return app
 
     # -- websocket endpoint (OCPP-J 1.6 §3) ------------------------------------------------------------------

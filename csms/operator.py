@@ -22,6 +22,7 @@ from aiohttp import web
 
 from csms import handlers
 from csms.api import ApiError, int_field, json_object, known_fields, required_string, string_field, time_field
+from csms.files import DEFAULT_FIRMWARE_NAME, DIAGNOSTICS_PATH, FIRMWARE_PATH
 from csms.profile_store import JobKind
 from csms.store import Station, Store
 from ocppj.timefmt import format_time
@@ -29,9 +30,6 @@ from ocppj.timefmt import format_time
 Relay = Callable[[str, str, dict[str, Any]], Awaitable[web.Response]]
 
 MAX_ID_TAG_LENGTH = 20  # IdToken is CiString20Type (OCPP 1.6 §7 IdToken)
-DEFAULT_FIRMWARE_NAME = "ocpp-harness-firmware-1.1.0.bin"
-FIRMWARE_PATH = "/files/firmware/"
-DIAGNOSTICS_PATH = "/files/diagnostics/"
 _UNITS = ("A", "W")  # §7.9 ChargingRateUnitType
 _PURPOSES = ("TxDefaultProfile", "TxProfile", "ChargePointMaxProfile")  # §7.10 ChargingProfilePurposeType
 _KINDS = ("Absolute", "Relative")  # §7.8 ChargingProfileKindType, without Recurring

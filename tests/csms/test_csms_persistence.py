@@ -114,7 +114,7 @@ async def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) 
 
 
 async def views(api: Api) -> dict[str, Any]:
-    """Everything the API shows of the five profiles for CP_1, and its transactions."""
+    """Everything the API shows of the five profiles for CP_1, the uploads and the transactions."""
     paths = [
         "/api/stations/CP_1/reservations",
         "/api/stations/CP_1/local-list",
@@ -122,6 +122,7 @@ async def views(api: Api) -> dict[str, Any]:
         "/api/stations/CP_1/composite-schedule",
         "/api/stations/CP_1/firmware",
         "/api/stations/CP_1/diagnostics",
+        "/api/diagnostics",
         "/api/transactions",
     ]
     shown = {}
@@ -163,14 +164,17 @@ async def test_everything_acknowledged_survives_a_restart(tmp_path: Path) -> Non
         await answered(
             api.post("/api/stations/CP_1/diagnostics", {}), station, "GetDiagnostics", {"fileName": "CP_1-d.txt"}
         )
-        for status in ("Uploading", "Uploaded"):
-            await station.result("DiagnosticsStatusNotification", {"status": status})
+        await station.result("DiagnosticsStatusNotification", {"status": "Uploading"})
+        assert (await api.raw("PUT", "/files/diagnostics/CP_1-d.txt", data=b"report")).status == 201
+        await station.result("DiagnosticsStatusNotification", {"status": "Uploaded"})
         before = await views(api)
     assert [r["status"] for r in before["/api/stations/CP_1/reservations"]] == ["used", "active"]
     assert len(before["/api/stations/CP_1/charging-profiles"]) == 2
     assert before["/api/stations/CP_1/firmware"]["notifications_outside_jobs"] == []
     async with running(db_path) as (_, api, stations):
         assert await views(api) == before
+        (upload,) = before["/api/diagnostics"]
+        assert (await api.raw("GET", f"/api/diagnostics/{upload['id']}/content")).body == b"report"
         # Fresh ids stay fresh across the restart.
         station = await stations.open("CP_1", provision=False, boot=True)
         _, call = await answered(api.post("/api/stations/CP_1/reservations", reserve), station, "ReserveNow", accepted)

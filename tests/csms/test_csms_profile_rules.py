@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
+from csms.files import firmware_image
 from csms.profile_store import InstalledProfile, LocalList, Reservation, job_state, safe_file_name, updated_entries
 
 ACCEPTED = {"status": "Accepted"}
@@ -181,3 +183,13 @@ def test_diagnostics_without_a_file_have_nothing_to_upload() -> None:
 )
 def test_file_names_are_made_safe(raw: str, safe: str) -> None:
     assert safe_file_name(raw) == safe
+
+
+def test_firmware_images_are_deterministic_per_name() -> None:
+    image = firmware_image("ocpp-harness-firmware-1.1.0.bin")
+    assert image == firmware_image("ocpp-harness-firmware-1.1.0.bin")
+    assert image.startswith(b"OCPP-HARNESS FIRMWARE IMAGE\nname: ocpp-harness-firmware-1.1.0.bin\n")
+    sizes = {len(firmware_image(f"fw-{n}.bin")) for n in range(20)}
+    assert all(4096 <= size < 8192 for size in sizes) and len(sizes) > 1
+    digests = {hashlib.sha256(firmware_image(f"fw-{n}.bin")).hexdigest() for n in range(20)}
+    assert len(digests) == 20
