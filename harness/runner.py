@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,21 +18,10 @@ from harness.results import WireRecord
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine
 from simulator import transfers, transport
 from simulator.model import TransferJob
+from simulator.station import Clock as Clock  # re-exported: the engine and its callers share it
 from simulator.transport import ConnectFailure, Link, LinkSettings, open_link
 
 _MAX_IDLE_WAIT_S = 1.0
-
-
-class Clock:
-    """A monotonic clock on the POSIX time scale: differences are monotonic (latencies), values are wall time
-    (OCPP timestamps)."""
-
-    def __init__(self) -> None:
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
-
-    def now(self) -> float:
-        return self._wall0 + (time.monotonic() - self._mono0)
 
 
 def station_url(endpoint: Endpoint, station: StationTarget) -> str:

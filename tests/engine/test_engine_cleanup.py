@@ -219,7 +219,7 @@ def test_time_variables_are_taken_when_the_step_runs(tmp_path: Path) -> None:
 
     steps = (
         BOOT
-        + '\n  - wait: 5\n  - trigger: ReserveNow'
+        + "\n  - wait: 5\n  - trigger: ReserveNow"
         + '\n    payload: {at: "${time.now}", until: "${time.reservation_expiry}"}\n'
     )
     engine = run(tmp_path, steps, on_request=record)
