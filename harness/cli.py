@@ -97,8 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
     )
 
+    from simulator import frontend
+
+    load = commands.add_parser(
+        "load",
+        help="a fleet of simulated stations against a CSMS: per-action latency histograms, errors, reconciliation",
+        description="Seeded load against any CSMS: a boot storm over --ramp, then heartbeats, sessions "
+        "(Authorize, StartTransaction, MeterValues, StopTransaction), faults and network losses at the rates "
+        "given; one process per core, or Locust (--locust) past one machine.",
+    )
+    frontend.add_load_arguments(load)
+    load.add_argument("locust_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "load":
+            from harness.report.load_html import write_load_html
+
+            return frontend.load_command(args, write_html=write_load_html)
         if args.command == "validate":
             return _validate(_scenario_paths(args.paths, with_shipped=args.with_shipped), target=args.target)
         if args.command == "init":
