@@ -109,8 +109,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     frontend.add_load_arguments(load)
     load.add_argument("locust_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
+    from simulator import console
+
+    sim = commands.add_parser(
+        "sim",
+        help="simulated stations against any CSMS, headless: a console and a control API to act at the charger",
+        description="One or many simulated stations against a CSMS URL. Type at the console as a person at the "
+        "charger would act (plug, token, unplug, fault, offline, ...; 'help'), or script it through the control "
+        "API (--control-port); --sessions-per-hour lets the seeded generator drive sessions. Ctrl-C stops "
+        "cleanly.",
+    )
+    console.add_sim_arguments(sim)
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "sim":
+            return console.sim_command(args)
         if args.command == "load":
             from harness.report.load_html import write_load_html
 

@@ -86,7 +86,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _api_url(args: argparse.Namespace) -> str | None:
+def api_url_of(args: argparse.Namespace) -> str | None:
     if args.api_url == "none":
         return None
     if args.api_url == "auto":
@@ -167,7 +167,7 @@ def load_command(args: argparse.Namespace, *, write_html: Callable[[Mapping[str,
         fleet=fleet_settings(args, stations=args.stations),
         duration_s=args.duration,
         processes=max(1, args.processes),
-        api_url=_api_url(args),
+        api_url=api_url_of(args),
     )
     problems = settings.fleet.problems()
     if problems:

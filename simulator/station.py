@@ -213,7 +213,7 @@ class Station:
     def wake(self) -> None:
         """Something changed at the charger: the station looks at its model again now."""
         self._woken = True
-        if self._timeout is not None:
+        if self._timeout is not None and not self._timeout.expired():  # an expiring one wakes the task anyway
             self._timeout.reschedule(asyncio.get_running_loop().time())
 
     def stop(self) -> None:
