@@ -23,6 +23,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	$(PY) bench/latency.py --pin
+	$(PY) bench/csms_throughput.py
+	$(PY) bench/stations.py --stations 10000
 	$(PY) bench/run_suite.py
 
 clean:

@@ -191,6 +191,8 @@ class Backoff:
     shape OCPP 2.0.1 later wrote down (RetryBackOffWaitMinimum, RetryBackOffRandomRange), and it keeps a fleet
     that lost its CSMS from coming back at one instant."""
 
+    __slots__ = ("_attempts", "_initial_s", "_max_s", "_rng")
+
     def __init__(self, *, initial_s: float = 1.0, max_s: float = 60.0, rng: random.Random) -> None:
         if initial_s <= 0 or max_s < initial_s:
             raise ValueError("Backoff needs 0 < initial_s <= max_s")
@@ -214,7 +216,7 @@ class Backoff:
         self._attempts = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class CallSlot:
     """The one CALL a station has in flight (OCPP-J 1.6 §4.1.1): its message id, when it was written and when
     it times out. ``written_s`` and the answer time are ``time.perf_counter()`` readings, so a response time is
