@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,load]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -23,6 +23,9 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
+	$(PY) bench/latency.py --pin
+	$(PY) bench/csms_throughput.py
+	$(PY) bench/stations.py --stations 10000
 	$(PY) bench/run_suite.py
 
 clean:

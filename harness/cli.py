@@ -121,8 +121,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     certs.add_argument("--force", action="store_true", help="replace a test PKI already in the folder")
 
+    from simulator import frontend
+
+    load = commands.add_parser(
+        "load",
+        help="a fleet of simulated stations against a CSMS: per-action latency histograms, errors, reconciliation",
+        description="Seeded load against any CSMS: a boot storm over --ramp, then heartbeats, sessions "
+        "(Authorize, StartTransaction, MeterValues, StopTransaction), faults and network losses at the rates "
+        "given; one process per core, or Locust (--locust) past one machine.",
+    )
+    frontend.add_load_arguments(load)
+    load.add_argument("locust_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    from simulator import console
+
+    sim = commands.add_parser(
+        "sim",
+        help="simulated stations against any CSMS, headless: a console and a control API to act at the charger",
+        description="One or many simulated stations against a CSMS URL. Type at the console as a person at the "
+        "charger would act (plug, token, unplug, fault, offline, ...; 'help'), or script it through the control "
+        "API (--control-port); --sessions-per-hour lets the seeded generator drive sessions. Ctrl-C stops "
+        "cleanly.",
+    )
+    console.add_sim_arguments(sim)
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "sim":
+            return console.sim_command(args)
+        if args.command == "load":
+            from harness.report.load_html import write_load_html
+
+            return frontend.load_command(args, write_html=write_load_html)
         if args.command == "validate":
             return _validate(_scenario_paths(args.paths, with_shipped=args.with_shipped), target=args.target)
         if args.command == "init":

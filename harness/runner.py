@@ -7,70 +7,54 @@ anything the engine can decide.
 from __future__ import annotations
 
 import asyncio
-import base64
-import time
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.typing import Subprotocol
 
 from harness.config import Endpoint, StationTarget, Timeouts
 from harness.drivers import Driver
 from harness.results import WireRecord
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, RawFrame
-from simulator import transfers
+from simulator import transfers, transport
 from simulator.model import TransferJob
+from simulator.station import Clock as Clock  # re-exported: the engine and its callers share it
+from simulator.transport import ConnectFailure, Link, LinkSettings, open_link
 
 _MAX_IDLE_WAIT_S = 1.0
 
 
-class Clock:
-    """A monotonic clock on the POSIX time scale: differences are monotonic (latencies), values are wall time
-    (OCPP timestamps)."""
-
-    def __init__(self) -> None:
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
-
-    def now(self) -> float:
-        return self._wall0 + (time.monotonic() - self._mono0)
-
-
 def station_url(endpoint: Endpoint, station: StationTarget) -> str:
     """``<endpoint>/<percent-encoded station id>`` (OCPP-J 1.6 §3.1.1)."""
-    return f"{endpoint.ws_url}/{quote(station.id, safe='')}"
+    return transport.station_url(endpoint.ws_url, station.id)
 
 
 def basic_auth_headers(station: StationTarget) -> dict[str, str]:
     """``Authorization: Basic base64(id:password)`` for security profiles 1 and 2 (whitepaper A00.FR.202-204)."""
     if station.security_profile not in (1, 2) or station.basic_auth_password is None:
         return {}
-    token = base64.b64encode(f"{station.id}:{station.basic_auth_password}".encode()).decode("ascii")
-    return {"Authorization": f"Basic {token}"}
+    return transport.basic_auth_header(station.id, station.basic_auth_password)
 
 
 @dataclass
 class _Link:
     """The current websocket and the task reading it."""
 
-    ws: ClientConnection
+    ws: Link
     reader: asyncio.Task[None]
 
 
-async def _read(ws: ClientConnection, inbox: asyncio.Queue[tuple[Any, ...]]) -> None:
+async def _read(link: Link, inbox: asyncio.Queue[tuple[Any, ...]]) -> None:
+    while (text := await link.receive()) is not None:
+        await inbox.put(("frame", link, text))
+    await inbox.put(("closed", link, link.close_detail))
+
+
+async def _open(settings: LinkSettings) -> tuple[Link | None, str]:
     try:
-        async for message in ws:
-            text = message if isinstance(message, str) else message.decode("utf-8", "replace")
-            await inbox.put(("frame", ws, text))
-    except ConnectionClosed:
-        pass
-    code = ws.close_code
-    reason = ws.close_reason or ""
-    await inbox.put(("closed", ws, f"close code {code} {reason}".strip()))
+        return await open_link(settings), ""
+    except ConnectFailure as failure:
+        return None, failure.detail
 
 
 async def _drive(request: DriverRequest, driver: Driver, inbox: asyncio.Queue[tuple[Any, ...]]) -> None:
@@ -91,48 +75,6 @@ async def _transfer(job: TransferJob, inbox: asyncio.Queue[tuple[Any, ...]]) -> 
     await inbox.put(("transfer", job.job_id, outcome))
 
 
-async def _open(url: str, headers: dict[str, str], timeouts: Timeouts) -> tuple[ClientConnection | None, str]:
-    """Open the websocket offering ``ocpp1.6``; retry refused connections until ``connect_s`` (a CSMS may be
-    restarting), but not HTTP answers, which are the CSMS's decision."""
-    deadline = time.monotonic() + timeouts.connect_s
-    while True:
-        try:
-            ws = await connect(
-                url,
-                subprotocols=[Subprotocol("ocpp1.6")],
-                additional_headers=headers,
-                open_timeout=timeouts.connect_s,
-                ping_interval=None,
-                max_size=2**22,
-            )
-            return ws, ""
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            # 503 says "not now" (RFC 9110 §15.6.4): a CSMS still releasing the station's previous connection.
-            # A charger retries after Retry-After; anything else is the CSMS's answer.
-            if status == 503 and time.monotonic() < deadline:
-                await asyncio.sleep(
-                    min(_retry_after_s(exc.response.headers.get("Retry-After")), deadline - time.monotonic())
-                )
-                continue
-            return None, f"HTTP {status} during the websocket handshake"
-        except (InvalidHandshake, InvalidURI) as exc:
-            return None, str(exc)
-        except (OSError, TimeoutError) as exc:
-            if time.monotonic() >= deadline:
-                return None, f"{type(exc).__name__}: {exc}"
-            await asyncio.sleep(0.2)
-
-
-def _retry_after_s(value: str | None) -> float:
-    """Seconds of a ``Retry-After: <seconds>`` header (a date is not expected from a CSMS): 1 s if absent or
-    unreadable, at most 5 s."""
-    try:
-        return min(max(float(value or 1), 0.1), 5.0)
-    except ValueError:
-        return 1.0
-
-
 async def replay(
     engine: Engine,
     *,
@@ -142,8 +84,14 @@ async def replay(
     clock: Clock,
     timeouts: Timeouts,
     on_record: Callable[[WireRecord], None],
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Run ``engine`` to its outcome over a real websocket."""
+    """Run ``engine`` to its outcome over a real websocket (:mod:`simulator.transport`; ``ssl_context`` for
+    ``wss://``: the CSMS verified and, when it holds a certificate chain, the client certificate of security
+    profile 3). permessage-deflate is offered, as it always was to the CSMS under test."""
+    settings = LinkSettings(
+        url=url, headers=headers, ssl_context=ssl_context, connect_timeout_s=timeouts.connect_s, compression=True
+    )
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     link: _Link | None = None
     written = 0
@@ -162,12 +110,12 @@ async def replay(
         for frame in engine.data_to_send():
             if link is None:
                 continue
-            try:
-                if isinstance(frame, RawFrame):
-                    await link.ws.send(frame.data, text=frame.text)
-                else:
-                    await link.ws.send(frame)
-            except ConnectionClosed:
+            written = (
+                await link.ws.send(frame.data, text=frame.text)
+                if isinstance(frame, RawFrame)
+                else await link.ws.send(frame)
+            )
+            if not written:
                 continue  # the reader reports the close
             engine.sent(frame, clock.now())
 
@@ -176,7 +124,7 @@ async def replay(
             while not engine.finished:
                 await send_queued()
                 if engine.wants_connection() and link is None:
-                    ws, detail = await _open(url, headers, timeouts)
+                    ws, detail = await _open(settings)
                     if ws is None:
                         engine.connection_failed(clock.now(), url=url, detail=detail)
                     else:

@@ -322,15 +322,18 @@ def _nice_step(raw: float) -> float:
     return float(10 ** (exponent + 1))
 
 
-def histogram_bins(samples_ms: Sequence[float], *, bins: int = HISTOGRAM_BINS) -> tuple[float, list[int]]:
+def histogram_bins(
+    samples_ms: Sequence[float], *, bins: int = HISTOGRAM_BINS, weights: Sequence[int] | None = None
+) -> tuple[float, list[int]]:
     """``(bin width in ms, counts)``: bins of a round width from 0 covering every sample; a sample on a bin edge
-    falls in the bin above it."""
+    falls in the bin above it. ``weights``: how many samples each value stands for (a load run's histogram
+    buckets), one by default."""
     top = max(samples_ms) if samples_ms else 0.0
     width = _nice_step(top / bins) if top > 0 else 1.0
     count = max(1, math.floor(top / width) + 1)
     counts = [0] * count
-    for value in samples_ms:
-        counts[min(count - 1, math.floor(value / width))] += 1
+    for index, value in enumerate(samples_ms):
+        counts[min(count - 1, math.floor(value / width))] += 1 if weights is None else weights[index]
     return width, counts
 
 
@@ -338,19 +341,23 @@ def _ms(value: float) -> str:
     return f"{value:g}" if value >= 1 else f"{value:.2g}"
 
 
-def histogram_svg(action: str, samples_s: Sequence[float], *, p95_s: float | None = None) -> str:
-    """An inline SVG histogram of response times (ms) for one action; bars labelled with their counts."""
+def histogram_svg(
+    action: str, samples_s: Sequence[float], *, p95_s: float | None = None, weights: Sequence[int] | None = None
+) -> str:
+    """An inline SVG histogram of response times (ms) for one action; bars labelled with their counts.
+    ``weights``: how many samples each value stands for (see :func:`histogram_bins`)."""
     width_px, height_px = 340, 170
     left, right, top, bottom = 34, 10, 12, 34
     plot_w, plot_h = width_px - left - right, height_px - top - bottom
     samples_ms = [value * 1000 for value in samples_s]
-    bin_ms, counts = histogram_bins(samples_ms)
+    bin_ms, counts = histogram_bins(samples_ms, weights=weights)
+    total = len(samples_s) if weights is None else sum(weights)
     peak = max(counts) if counts else 1
     bar_w = plot_w / len(counts)
     parts = [
         f'<svg class="histogram" xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
         f'viewBox="0 0 {width_px} {height_px}" role="img" '
-        f'aria-label="{_e(f"Response time histogram of {action}: {len(samples_s)} samples")}">',
+        f'aria-label="{_e(f"Response time histogram of {action}: {total} samples")}">',
         f"<title>{_e(action)} response times (ms)</title>",
         f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}"/>',
         f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}"/>',

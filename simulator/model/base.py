@@ -12,7 +12,6 @@ hooks at the end of this class, which do nothing until a profile's mixin overrid
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -58,6 +57,13 @@ Handler = Callable[[dict[str, Any], float, "dict[str, Any] | None"], dict[str, A
 """A CSMS-call handler: (request payload, now, scenario's answer or None) -> CALLRESULT payload."""
 
 
+def keep_last(history: list[Any], item: Any) -> None:
+    """Append ``item``, dropping the oldest beyond DROPPED_HISTORY."""
+    history.append(item)
+    if len(history) > DROPPED_HISTORY:
+        del history[0]
+
+
 def status_reply(answer: dict[str, Any] | None, decided: str) -> dict[str, Any]:
     """The scenario's answer when it imposes one, else the status the model decided."""
     return answer if answer is not None else {"status": decided}
@@ -82,7 +88,8 @@ class StationBase:
             for i in range(spec.connectors + 1)
         ]
         self._outbox = Outbox()
-        self._dropped: deque[DroppedMessage] = deque(maxlen=DROPPED_HISTORY)
+        # Bounded histories as lists trimmed by hand: an empty deque costs 600 bytes, a fleet has one per station.
+        self._dropped: list[DroppedMessage] = []
         self._now = now
         self._registration: str | None = None
         self._connected = False
@@ -114,7 +121,7 @@ class StationBase:
         self._firmware: FirmwareUpdate | None = None
         self._diagnostics: DiagnosticsUpload | None = None
         self._transfers_ready: list[TransferJob] = []
-        self._transfer_reports: deque[TransferReport] = deque(maxlen=DROPPED_HISTORY)
+        self._transfer_reports: list[TransferReport] = []
         self._next_job_id = 1
         self._firmware_report: str | None = None
         self._out_of_service = False
@@ -197,7 +204,7 @@ class StationBase:
         self._queue_entry(Entry("StatusNotification", payload, at, triggered=triggered))
 
     def _record_drop(self, entry: Entry, reason: str, at: float) -> None:
-        self._dropped.append(DroppedMessage(entry.action, entry.render(), reason, at))
+        keep_last(self._dropped, DroppedMessage(entry.action, entry.render(), reason, at))
 
     def _sync(self, connector: Connector, at: float) -> None:
         """Re-derive the connector's status; a change is one StatusNotification when online (§4.9)."""

@@ -7,9 +7,11 @@ GetConfiguration answer always spells keys the way §9.1 does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from ocpp.v16.enums import Measurand
@@ -149,6 +151,17 @@ def simulator_keys() -> tuple[KeySpec, ...]:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def key_table(connectors: int) -> tuple[Mapping[str, KeySpec], Mapping[str, str]]:
+    """The key specifications of a station with ``connectors`` connectors, by name and by case-folded name.
+
+    Immutable and the same for every station of that size, so a fleet of ten thousand shares one table
+    instead of keeping ten thousand copies (some 5 KB each); the cache only memoises this pure function."""
+    keys = (*core_keys(connectors=connectors), *profile_keys(), *simulator_keys())
+    specs = {spec.name: spec for spec in keys}
+    return MappingProxyType(specs), MappingProxyType({name.casefold(): name for name in specs})
+
+
 class Configuration:
     """The station's key/value store: non-volatile, so it survives resets and power cycles.
 
@@ -158,9 +171,7 @@ class Configuration:
 
     def __init__(self, *, connectors: int, overrides: Mapping[str, str]) -> None:
         self._connectors = connectors
-        keys = (*core_keys(connectors=connectors), *profile_keys(), *simulator_keys())
-        self._specs = {spec.name: spec for spec in keys}
-        self._by_folded = {name.casefold(): name for name in self._specs}
+        self._specs, self._by_folded = key_table(connectors)
         self._values = {name: spec.default for name, spec in self._specs.items()}
         problems = []
         # Lists are checked against their *MaxLength key, so those (plain keys) are applied first.

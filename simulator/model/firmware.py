@@ -39,7 +39,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from ocppj.frames import ErrorCode
 from ocppj.timefmt import format_time, parse_time
 from simulator.model import payloads
-from simulator.model.base import ACCEPTED, Handler, PendingReset
+from simulator.model.base import ACCEPTED, Handler, PendingReset, keep_last
 from simulator.model.calls import CallRefused
 from simulator.model.config import FAIL, FIRMWARE_MANAGEMENT
 from simulator.model.connector import Connector
@@ -308,7 +308,7 @@ class FirmwareCalls(StationMachine):
         flow.job, flow.job_deadline = None, None
 
     def _report(self, job: TransferJob, ok: bool, detail: str, at: float) -> None:
-        self._transfer_reports.append(TransferReport(job.job_id, job.kind, job.url, ok, detail, at))
+        keep_last(self._transfer_reports, TransferReport(job.job_id, job.kind, job.url, ok, detail, at))
 
     def _notify(self, flow: Attempts, status: str, at: float, *, final: bool = False) -> None:
         """A FirmwareStatusNotification / DiagnosticsStatusNotification; after the last one of a flow a

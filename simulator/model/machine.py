@@ -134,6 +134,19 @@ class StationMachine(Sessions):
             connector.fault = None
             self._sync(connector, now)
 
+    def stop_transactions(self, now: float, *, reason: str = "Local") -> None:
+        """The station is being switched off by its operator (a runtime's clean stop): identifications in
+        progress are dropped and every running transaction stops with ``reason`` (§7.33; "Local": stopped at the
+        charge point). The StopTransactions wait in the queue like any other (§4.8); nothing else changes, so a
+        station that is offline stays offline and :meth:`queued` tells what it could not deliver."""
+        self._advance(now)
+        self._end_sessions(reason, now)
+
+    def queued(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """The CALLs waiting to be sent, in order, as (action, payload as it would be sent now): what a runtime
+        that stops reports as undelivered (§4.8: transaction messages are kept while offline)."""
+        return tuple((entry.action, entry.render()) for entry in self._outbox)
+
     def settled(self) -> bool:
         """Nothing in flight, nothing queued, no transaction running: all the station had to say is said."""
         return (
