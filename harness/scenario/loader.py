@@ -76,7 +76,8 @@ _ACTION_KINDS = ("send", "exchange", "expect_call", "trigger")
 _CLEANUP_KINDS = ("trigger", "configure", "act")
 _PATTERN_FIELDS = {"send": ("expect", "should"), "exchange": ("request", "expect", "should"), "expect_call": ("match",)}
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector")
-_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not"})
+_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "equals", "default"})
+_RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "equals", "default"})  # values compared with, so resolved
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -690,24 +691,41 @@ class _Semantics:
             if constraint["absent"] is not True:
                 document.problem((*path, "absent"), f"'absent' must be true; got {_show(constraint['absent'])}")
             if len(constraint) > 1:
-                document.problem(path, "'absent: true' cannot be combined with 'schema', 'optional' or 'not'")
+                document.problem(
+                    path, "'absent: true' cannot be combined with 'schema', 'optional', 'not', 'equals' or 'default'"
+                )
         if "optional" in constraint:
             if not isinstance(constraint["optional"], bool):
                 document.problem(
                     (*path, "optional"),
                     f"'optional' must be true or false, not {_kind_of(constraint['optional'])}",
                 )
-            if "schema" not in constraint and "absent" not in constraint and "not" not in constraint:
+            if not {"schema", "absent", "not", "equals"} & constraint.keys():
                 document.problem(path, "'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})")
-        if "not" in constraint:
-            other = constraint["not"]
-            if isinstance(other, dict) and other and set(other) <= _CONSTRAINT_KEYS:
+            if "default" in constraint:
                 document.problem(
-                    (*path, "not"),
-                    "'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
+                    path,
+                    "'optional' and 'default' cannot be used together: a missing member either passes or "
+                    "counts as the default",
                 )
+        if "default" in constraint and not {"schema", "not", "equals", "absent"} & constraint.keys():
+            document.problem(
+                path,
+                "'default' needs 'equals', 'schema' or 'not' next to it, which check it when the member is missing "
+                '(e.g. {equals: "${test.number_phases}", default: 3})',
+            )
+        for key, example in (
+            ("not", "'not' takes a value to differ from (e.g. {not: \"${tx_a}\"})"),
+            ("equals", "'equals' takes a value to match (e.g. {equals: \"${test.number_phases}\", default: 3})"),
+            ("default", "'default' takes the value a missing member counts as (e.g. {equals: 1, default: 3})"),
+        ):
+            if key not in constraint:
+                continue
+            other = constraint[key]
+            if isinstance(other, dict) and other and set(other) <= _CONSTRAINT_KEYS:
+                document.problem((*path, key), f"{example}, not another constraint")
             else:
-                self._check_pattern((*path, "not"), other)
+                self._check_pattern((*path, key), other)
         if "schema" in constraint:
             self._check_json_schema((*path, "schema"), constraint["schema"])
 
@@ -771,8 +789,9 @@ def _strings(value: Any, path: JsonPath, *, constraint: bool = False) -> Iterato
     elif isinstance(value, dict):
         here = bool(value and set(value) <= _CONSTRAINT_KEYS)
         for key, item in value.items():
-            # A constraint's 'not' value is a pattern compared with the actual value, so it is resolved.
-            inside = constraint or (here and key != "not")
+            # A constraint's 'not', 'equals' and 'default' values are compared with the actual value, so they
+            # are resolved.
+            inside = constraint or (here and key not in _RESOLVED_CONSTRAINT_KEYS)
             yield from _strings(item, (*path, key), constraint=inside)
 
 

@@ -247,7 +247,7 @@ def test_bad_json_schema_in_a_constraint(write: WriteFile, problems: Problems) -
         "TC_A.yaml:10:31: 'schema' must be a JSON Schema (a mapping), not a string ('text')",
         "TC_A.yaml:12:22: 'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})",
         "TC_A.yaml:13:34: 'absent' must be true; got false",
-        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'equals' or 'default'",
     ]
 
 
@@ -583,5 +583,35 @@ def test_not_constraint_mistakes(write: WriteFile, problems: Problems) -> None:
     assert problems(path) == [
         "TC_A.yaml:9:28: undefined variable '${tx_b}'; did you mean '${tx_a}'?",
         "TC_A.yaml:10:24: 'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
-        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional' or 'not'",
+        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'equals' or 'default'",
+    ]
+
+
+def test_equals_and_default_mistakes(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Core
+        steps:
+          - expect_call: SetChargingProfile
+            match:
+              connectorId: {equals: "${connectr}"}
+              csChargingProfiles:
+                stackLevel: {default: 0}
+                chargingProfileKind: {equals: {optional: true, schema: {}}}
+                validFrom: {optional: true, default: "x", equals: "${test.stack_level}"}
+                validTo: {absent: true, default: 1}
+        """,
+    )
+    assert problems(path) == [
+        "TC_A.yaml:7:29: undefined variable '${connectr}'; did you mean '${connector}'?",
+        "TC_A.yaml:9:21: 'default' needs 'equals', 'schema' or 'not' next to it, which check it when the member "
+        'is missing (e.g. {equals: "${test.number_phases}", default: 3})',
+        "TC_A.yaml:10:39: 'equals' takes a value to match (e.g. {equals: \"${test.number_phases}\", default: 3}), "
+        "not another constraint",
+        "TC_A.yaml:11:20: 'optional' and 'default' cannot be used together: a missing member either passes or "
+        "counts as the default",
+        "TC_A.yaml:12:18: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'equals' or 'default'",
     ]
