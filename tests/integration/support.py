@@ -26,6 +26,44 @@ from csms.app import CsmsServer
 Mutation = Callable[[list[Any], dict[str, list[Any]]], str | list[str] | None]
 
 
+# ----------------------------------------------------------------- mutations: one CSMS answer or CALL broken
+
+
+def answer(
+    action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None
+) -> Mutation:
+    """Rewrite the CSMS's CALLRESULT to the station's ``action`` (optionally only for matching requests)."""
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == action and (when is None or when(call[1])):
+            frame = [3, frame[1], change(frame[2])]
+        return json.dumps(frame)
+
+    return mutate
+
+
+def call_error_for(action: str, *, when: Callable[[dict[str, Any]], bool]) -> Mutation:
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == action and when(call[1]):
+            return json.dumps([4, frame[1], "InternalError", "broken on purpose", {}])
+        return json.dumps(frame)
+
+    return mutate
+
+
+def csms_call(action: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutation:
+    """Rewrite a CALL the CSMS sends."""
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        if frame[0] == 2 and frame[2] == action:
+            frame = [2, frame[1], action, change(frame[3])]
+        return json.dumps(frame)
+
+    return mutate
+
+
 @dataclass
 class Proxy:
     """Forwards ``/ocpp/<id>`` websockets to ``upstream``; ``mutate`` rewrites frames the CSMS sends."""
@@ -129,7 +167,7 @@ def target_document(
     ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core"],
+        "profiles": ["Core", "SmartCharging"],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},

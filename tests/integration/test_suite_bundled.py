@@ -15,7 +15,18 @@ from harness.config import load_target, parse_target
 from harness.results import Verdict
 from harness.scenario.loader import load_scenarios
 from harness.session import Case, Session, expand
-from tests.integration.support import BackgroundLoop, Mutation, Stack, start_stack, stop_stack, target_document
+from tests.integration.broken_sc_fw import BROKEN_SC_FW
+from tests.integration.support import (
+    BackgroundLoop,
+    Mutation,
+    Stack,
+    answer,
+    call_error_for,
+    csms_call,
+    start_stack,
+    stop_stack,
+    target_document,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = load_target(ROOT / "targets" / "bundled.yaml")
@@ -103,41 +114,6 @@ def test_the_suite_leaves_no_transaction_open_on_the_csms(bundled_session: Sessi
 
 
 # ----------------------------------------------------------------------------- deliberately broken CSMS answers
-
-
-def answer(
-    action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None
-) -> Mutation:
-    """Rewrite the CSMS's CALLRESULT to the station's ``action`` (optionally only for matching requests)."""
-
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        call = pending.get(frame[1]) if frame[0] == 3 else None
-        if call is not None and call[0] == action and (when is None or when(call[1])):
-            frame = [3, frame[1], change(frame[2])]
-        return json.dumps(frame)
-
-    return mutate
-
-
-def call_error_for(action: str, *, when: Callable[[dict[str, Any]], bool]) -> Mutation:
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        call = pending.get(frame[1]) if frame[0] == 3 else None
-        if call is not None and call[0] == action and when(call[1]):
-            return json.dumps([4, frame[1], "InternalError", "broken on purpose", {}])
-        return json.dumps(frame)
-
-    return mutate
-
-
-def csms_call(action: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutation:
-    """Rewrite a CALL the CSMS sends."""
-
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        if frame[0] == 2 and frame[2] == action:
-            frame = [2, frame[1], action, change(frame[3])]
-        return json.dumps(frame)
-
-    return mutate
 
 
 def with_status(status: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -318,6 +294,7 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
         "Accepted",
         "BootNotification",
     ),
+    **BROKEN_SC_FW,
 }
 
 
