@@ -7,10 +7,10 @@ test case names). A constraint mapping — keys only among ``schema``, ``absent`
 differ from a value, e.g. ``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's (two
 transactions at once on one station, OCPP 1.6 §4.10: the transactionId identifies the transaction). ``equals``
 matches like a literal and ``default`` is what a missing member counts as, for the optional fields whose absence
-OCPP gives a meaning: ``numberPhases: {equals: "${test.number_phases}", default: 3}`` (OCPP 1.6 §7.13: 3 phases
-are assumed unless another number is given; OCTT TC_056 lets a CSMS omit it when 3 is configured). ``not``,
-``equals`` and ``default`` are the constraint members whose ``${name}`` references are resolved, since their point
-is to compare with a variable; a JSON Schema is left as written.
+OCPP gives a meaning: ``numberPhases: {equals: "${test.number_phases}", default: 3}`` (OCPP 1.6 §7
+ChargingSchedulePeriod: 3 phases are assumed unless another number is given; OCTT TC_056 lets a CSMS omit it when
+3 is configured). ``not``, ``equals`` and ``default`` are the constraint members whose ``${name}`` references are
+resolved, since their point is to compare with a variable; a JSON Schema is left as written.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def test_equals_and_default_are_resolved() -> None:
     ("configured", "actual", "problems"),
     [
         (3, {"numberPhases": 3}, []),
-        (3, {}, []),  # OCPP 1.6 §7.13: a missing numberPhases means 3
+        (3, {}, []),  # OCPP 1.6 §7 ChargingSchedulePeriod: a missing numberPhases means 3
         (3, {"numberPhases": 1}, ["numberPhases: expected 3, got 1"]),
         (1, {"numberPhases": 1}, []),
         (1, {}, ["numberPhases: expected 1, got missing, which counts as 3"]),
