@@ -1,8 +1,11 @@
-"""The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint and the HTTP API on one port.
+"""The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint, the HTTP API and the file server on
+one port.
 
 ``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with HTTP Basic authentication of the
 security whitepaper (profile 1; A00.FR.202-205). ``/api/...``: provisioning, inspection and the trigger
-contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``).
+contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``),
+and the operator routes of the five other certified profiles (:mod:`csms.operator`). ``/files/...``: firmware
+images and diagnostics uploads (:mod:`csms.files`).
 """
 
 from __future__ import annotations
@@ -13,19 +16,28 @@ import binascii
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from csms import commands, handlers
+from csms.api import (
+    ApiError,
+    int_field,
+    json_errors,
+    json_object,
+    known_fields,
+    required_string,
+    string_field,
+    time_field,
+)
 from csms.commands import (
     ACTION_BY_KEBAB,
     CSMS_INITIATED,
@@ -35,6 +47,8 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
+from csms.files import FileServer
+from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
     BOOT_STATUSES,
@@ -46,7 +60,7 @@ from csms.store import (
     TokenStatus,
 )
 from ocppj.frames import Call, CallError, CallResult, ErrorCode, FrameError, encode_error, parse_frame
-from ocppj.timefmt import format_time, parse_time
+from ocppj.timefmt import format_time
 
 log = logging.getLogger(__name__)
 
@@ -109,95 +123,21 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
-# -- API helpers ---------------------------------------------------------------------------------------------
-
-
-class ApiError(Exception):
-    """Answered as ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-async def _json_body(request: web.Request, *, empty: Any = None) -> Any:
-    text = await request.text()
-    if not text.strip():
-        if empty is not None:
-            return empty
-        raise ApiError(400, "The request body must be a JSON object.")
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        raise ApiError(400, f"The request body is not valid JSON: {exc}.") from None
-
-
-async def _json_object(request: web.Request, *, empty: Any = None) -> dict[str, Any]:
-    body = await _json_body(request, empty=empty)
-    if not isinstance(body, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return body
-
-
-def _string(body: dict[str, Any], key: str, *, required: bool = True, max_length: int | None = None) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise ApiError(400, f"'{key}' is required and must be a non-empty string.")
-        return None
-    if not isinstance(value, str) or not value:
-        raise ApiError(400, f"'{key}' must be a non-empty string.")
-    if max_length is not None and len(value) > max_length:
-        raise ApiError(400, f"'{key}' must be at most {max_length} characters long.")
-    return value
-
-
-def _required_string(body: dict[str, Any], key: str, *, max_length: int | None = None) -> str:
-    value = _string(body, key, max_length=max_length)
-    assert value is not None
-    return value
-
-
-def _time(body: dict[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, f"'{key}' must be an RFC 3339 date-time string or null.")
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise ApiError(400, f"'{key}' must be an RFC 3339 date-time with a time zone, got {value!r}.") from None
-
-
-def _int(value: Any, key: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ApiError(400, f"'{key}' must be an integer >= {minimum}.")
-    return value
-
-
 def boot_config_from(body: Any) -> BootConfig:
     """The boot answer of AQ-1: ``{"status": ..., "interval_s": 10, "accept_after_boots": 1}``, every field
     optional (the scenario schema's ``boot_answer_payload``). An explicit interval of 0 is allowed: OCPP 1.6
     §4.2 lets the station choose its own wait then, and a scenario may want exactly that."""
     if not isinstance(body, dict):
         raise ApiError(400, "The boot answer must be a JSON object.")
-    unknown = sorted(set(body) - {"status", "interval_s", "accept_after_boots"})
-    if unknown:
-        raise ApiError(400, f"Unknown boot answer field(s): {', '.join(unknown)}.")
+    known_fields(body, {"status", "interval_s", "accept_after_boots"}, what="boot answer")
     wanted = body.get("status", "Accepted")
     status = next((known for known in BOOT_STATUSES if known == wanted), None)
     if status is None:
         raise ApiError(400, f"'status' must be one of {', '.join(BOOT_STATUSES)}.")
     interval = body.get("interval_s")
-    interval_s = None if interval is None else _int(interval, "interval_s", minimum=0)
+    interval_s = None if interval is None else int_field(interval, "interval_s", minimum=0)
     after = body.get("accept_after_boots")
-    accept_after_boots = None if after is None else _int(after, "accept_after_boots", minimum=0)
+    accept_after_boots = None if after is None else int_field(after, "accept_after_boots", minimum=0)
     return BootConfig(status=status, interval_s=interval_s, accept_after_boots=accept_after_boots)
 
 
@@ -217,27 +157,6 @@ def _token_status(body: dict[str, Any]) -> TokenStatus:
         if wanted == status:
             return status
     raise ApiError(400, f"'status' must be one of {', '.join(TOKEN_STATUSES)}.")
-
-
-@web.middleware
-async def _json_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Every API failure is ``{"error": "<one sentence>"}``; the websocket endpoint keeps plain HTTP
-    answers."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return web.json_response({"error": exc.message}, status=exc.status)
-    except web.HTTPException as exc:
-        if not request.path.startswith("/api") or exc.status < 400:
-            raise
-        return web.json_response({"error": f"{exc.reason}: {request.method} {request.path}."}, status=exc.status)
-    except Exception:
-        if not request.path.startswith("/api"):
-            raise
-        log.exception("API request %s %s failed", request.method, request.path)
-        return web.json_response({"error": "The CSMS failed internally; see its log."}, status=500)
 
 
 class _Line:
@@ -447,7 +366,7 @@ class CsmsServer:
         return self._store
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[_json_errors])
+        app = web.Application(middlewares=[json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
         app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
@@ -465,6 +384,8 @@ class CsmsServer:
         app.router.add_post("/api/octt/create-token", self._octt_create_token)
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
         app.router.add_post("/api/octt/1.6/{station_id}/{action}", self._call_kebab)
+        OperatorRoutes(store=self.store, clock=self._clock, relay=self._relay).add_routes(app.router)
+        FileServer(profiles=self.store.profiles, clock=self._clock).add_routes(app.router)
         return app
 
     # -- websocket endpoint (OCPP-J 1.6 §3) ------------------------------------------------------------------
@@ -602,12 +523,15 @@ class CsmsServer:
                 return
             frame = exc
         if isinstance(frame, CallResult | CallError):
-            if not connection.outbox.resolve(frame):
+            settled = connection.outbox.resolve(frame)
+            if settled is None:
                 log.warning(
                     "station %r answered unknown or expired message id %r: ignored",
                     connection.station_id,
                     frame.unique_id,
                 )
+            else:
+                await settled.wait()
             return
         if self._policy.one_exchange_at_a_time:
             # The receive loop must go on reading: the answer to the CSMS's own CALL may be next.
@@ -793,17 +717,12 @@ class CsmsServer:
         )
 
     async def _known_station(self, station_id: str) -> Station:
-        station = await self.store.get_station(station_id)
-        if station is None:
-            raise ApiError(404, f"Station {station_id!r} is not provisioned.")
-        return station
+        return await known_station(self.store, station_id)
 
     async def _provision_station(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
-        unknown = sorted(set(body) - {"id", "boot"})
-        if unknown:
-            raise ApiError(400, f"Unknown station field(s): {', '.join(unknown)}.")
-        station_id = _required_string(body, "id")
+        body = await json_object(request)
+        known_fields(body, {"id", "boot"}, what="station")
+        station_id = required_string(body, "id")
         boot = None if body.get("boot") is None else boot_config_from(body["boot"])
         created = await self.store.provision_station(station_id, boot=boot, now_s=self._clock())
         self._boot_answer_changed(station_id)
@@ -819,7 +738,7 @@ class CsmsServer:
 
     async def _put_boot_answer(self, request: web.Request) -> web.Response:
         station_id = request.match_info["station_id"]
-        boot = boot_config_from(await _json_object(request))
+        boot = boot_config_from(await json_object(request))
         if not await self.store.set_boot_config(station_id, boot):
             raise ApiError(404, f"Station {station_id!r} is not provisioned.")
         self._boot_answer_changed(station_id)
@@ -837,15 +756,13 @@ class CsmsServer:
     # -- HTTP API: tokens ----------------------------------------------------------------------------------
 
     async def _put_token(self, request: web.Request) -> web.Response:
-        body = await _json_object(request)
-        unknown = sorted(set(body) - {"id_tag", "status", "expiry_date", "parent_id_tag"})
-        if unknown:
-            raise ApiError(400, f"Unknown token field(s): {', '.join(unknown)}.")
+        body = await json_object(request)
+        known_fields(body, {"id_tag", "status", "expiry_date", "parent_id_tag"}, what="token")
         token = Token(
-            id_tag=_required_string(body, "id_tag", max_length=_MAX_ID_TAG_LENGTH),
+            id_tag=required_string(body, "id_tag", max_length=_MAX_ID_TAG_LENGTH),
             status=_token_status(body),
-            expiry_at_s=_time(body, "expiry_date"),
-            parent_id_tag=_string(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
+            expiry_at_s=time_field(body, "expiry_date"),
+            parent_id_tag=string_field(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
         )
         created = await self.store.put_token(token)
         return web.json_response(_token_json(token, self._clock()), status=201 if created else 200)
@@ -858,13 +775,11 @@ class CsmsServer:
         """Trigger contract: an Expired token is an Accepted token whose expiry date has passed, so Authorize
         says Expired through the expiry rule (reference §1 "the expired tag has an expiry date in the
         past")."""
-        body = await _json_object(request)
-        unknown = sorted(set(body) - {"token_id", "status", "expiry_date", "parent_id_tag"})
-        if unknown:
-            raise ApiError(400, f"Unknown token field(s): {', '.join(unknown)}.")
+        body = await json_object(request)
+        known_fields(body, {"token_id", "status", "expiry_date", "parent_id_tag"}, what="token")
         now_s = self._clock()
         status: TokenStatus = _token_status(body)
-        expiry_at_s = _time(body, "expiry_date")
+        expiry_at_s = time_field(body, "expiry_date")
         if status == "Expired":
             if expiry_at_s is not None and expiry_at_s > now_s:
                 raise ApiError(400, "An Expired token needs an 'expiry_date' in the past.")
@@ -872,19 +787,19 @@ class CsmsServer:
                 expiry_at_s = now_s - _EXPIRED_TOKEN_AGE_S
             status = "Accepted"
         token = Token(
-            id_tag=_required_string(body, "token_id", max_length=_MAX_ID_TAG_LENGTH),
+            id_tag=required_string(body, "token_id", max_length=_MAX_ID_TAG_LENGTH),
             status=status,
             expiry_at_s=expiry_at_s,
-            parent_id_tag=_string(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
+            parent_id_tag=string_field(body, "parent_id_tag", required=False, max_length=_MAX_ID_TAG_LENGTH),
         )
         created = await self.store.put_token(token)
         return web.json_response(_token_json(token, now_s), status=201 if created else 200)
 
     async def _octt_set_password(self, request: web.Request) -> web.Response:
         """Only a salted hash is stored (A01.FR.08) and the password is never logged (A01.FR.09)."""
-        body = await _json_object(request)
-        station_id = _required_string(body, "station_id")
-        password = _required_string(body, "password")
+        body = await json_object(request)
+        station_id = required_string(body, "station_id")
+        password = required_string(body, "password")
         await self._known_station(station_id)
         password_hash = await asyncio.to_thread(hash_password, password)
         if not await self.store.set_password_hash(station_id, password_hash):
@@ -910,6 +825,7 @@ class CsmsServer:
                     "stopped_at": tx.stopped_at,
                     "stop_reason": tx.stop_reason,
                     "reservation_id": tx.reservation_id,
+                    "reservation_outcome": tx.reservation_outcome,
                     "meter_value_count": tx.meter_value_count,
                 }
                 for tx in transactions
@@ -961,9 +877,13 @@ class CsmsServer:
         return await self._call(request, request.match_info["station_id"], action)
 
     async def _call(self, request: web.Request, station_id: str, action: str) -> web.Response:
+        """The raw trigger contract: the body is the OCPP payload, sent as it is (reference §5.7)."""
+        return await self._relay(station_id, action, await json_object(request, empty={}))
+
+    async def _relay(self, station_id: str, action: str, payload: dict[str, Any]) -> web.Response:
         """Send one CALL and relay the answer: 200 with the CALLRESULT payload, 502 for a CALLERROR (or a
-        station that dropped the connection meanwhile), 504 when it did not answer in time."""
-        payload = await _json_object(request, empty={})
+        station that dropped the connection meanwhile), 504 when it did not answer in time; 400, 404 and 409 when
+        nothing is sent (a payload that breaks the schema, a station unknown or not connected, OCPP 1.6 §4.2)."""
         try:
             commands.check_payload(action, payload)
             station = await self._known_station(station_id)
@@ -983,9 +903,9 @@ class CsmsServer:
                 status=400,
             )
         except CallTimedOut as exc:
-            raise ApiError(504, str(exc)) from None
+            return web.json_response({"error": str(exc)}, status=504)
         except StationGone as exc:
-            raise ApiError(502, str(exc)) from None
+            return web.json_response({"error": str(exc)}, status=502)
         headers = {"X-OCPP-Message-Id": reply.unique_id}
         if isinstance(reply.frame, CallError):
             return web.json_response(

@@ -6,7 +6,8 @@ ChangeConfiguration (OCTT quirk, reference §5.6); in strict mode it also follow
 and later ones queue (OCPP-J 1.6 §4.1.1); each gets a fresh UUID as message id (OCPP-J 1.6 §4.1.4). A payload
 is checked against the 1.6 request schema before it is sent, but never against what the CSMS believes about the
 station: an unknown transactionId (TC_028), connector (TC_031, TC_055), reservationId (TC_052) or configuration
-key (TC_040_1) must be sendable.
+key (TC_040_1) must be sendable. What an answer teaches the CSMS (a list the station holds, a reservation, a
+profile, a job) is recorded here, once, whoever asked for the CALL (:mod:`csms.tracking`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from csms import tracking
 from csms.handlers import describe_violations
+from csms.profile_store import Answered
 from csms.store import Store
-from ocppj.frames import CallError, CallResult, encode_call
+from ocppj.frames import Call, CallError, CallResult, encode_call
 from ocppj.schemas import SchemaViolation, csms_actions, kebab_case, validate
 
 log = logging.getLogger(__name__)
@@ -95,8 +98,11 @@ Observer = Callable[[str, dict[str, Any], CallResult | CallError], None]
 
 @dataclass
 class _Pending:
+    """``settled`` is set once the answer is logged and what it teaches recorded (:mod:`csms.tracking`)."""
+
     unique_id: str
     future: asyncio.Future[CallResult | CallError]
+    settled: asyncio.Event
 
 
 class Outbox:
@@ -130,52 +136,74 @@ class Outbox:
         self._closed = False
 
     async def call(self, action: str, payload: dict[str, Any]) -> Reply:
-        """Send one CALL once the previous one is answered or timed out; persist the exchange either way."""
+        """Send one CALL once the previous one is answered or timed out; persist the exchange either way, and
+        what an answer teaches (:func:`csms.tracking.track`) before the station's next message is processed."""
         check_payload(action, payload)
         async with self._serial:
             if self._closed:
                 raise StationGone(f"Station {self._station_id!r} disconnected before {action} could be sent.")
             frame = encode_call(str(uuid.uuid4()), action, payload)
-            pending = _Pending(frame.unique_id, asyncio.get_running_loop().create_future())
-            self._pending = pending
-            requested_at_s = self._clock()
+            pending = _Pending(frame.unique_id, asyncio.get_running_loop().create_future(), asyncio.Event())
             try:
-                try:
-                    await self._send(frame.raw)
-                except (ConnectionError, RuntimeError) as exc:
-                    raise StationGone(f"Station {self._station_id!r} could not be sent {action}: {exc}.") from None
-                async with asyncio.timeout(self._call_timeout_s):
-                    answer = await pending.future
-            except TimeoutError:
-                await self._record(frame.unique_id, action, payload, "timeout", requested_at_s, None)
-                raise CallTimedOut(
-                    f"Station {self._station_id!r} did not answer {action} within {self._call_timeout_s:g} s."
-                ) from None
-            except StationGone:
-                await self._record(frame.unique_id, action, payload, "disconnected", requested_at_s, None)
-                raise
+                return await self._exchange(pending, frame, action, payload)
             finally:
-                self._pending = None
-            reply_violations = validate(action, answer.payload, response=True) if isinstance(answer, CallResult) else []
-            if reply_violations:
-                log.warning(
-                    "station %s answered %s with a payload that breaks its schema: %s",
-                    self._station_id,
-                    action,
-                    describe_violations(reply_violations),
-                )
-            # Still under the lock: the exchange log keeps the order in which CALLs went out.
-            await self._record(
-                frame.unique_id,
+                pending.settled.set()
+
+    async def _exchange(self, pending: _Pending, frame: Call, action: str, payload: dict[str, Any]) -> Reply:
+        """One CALL on the wire, under the turn: sent, answered (or not), logged and tracked."""
+        self._pending = pending
+        requested_at_s = self._clock()
+        try:
+            try:
+                await self._send(frame.raw)
+            except (ConnectionError, RuntimeError) as exc:
+                raise StationGone(f"Station {self._station_id!r} could not be sent {action}: {exc}.") from None
+            async with asyncio.timeout(self._call_timeout_s):
+                answer = await pending.future
+        except TimeoutError:
+            await self._record(frame.unique_id, action, payload, "timeout", requested_at_s, None)
+            raise CallTimedOut(
+                f"Station {self._station_id!r} did not answer {action} within {self._call_timeout_s:g} s."
+            ) from None
+        except StationGone:
+            await self._record(frame.unique_id, action, payload, "disconnected", requested_at_s, None)
+            raise
+        finally:
+            self._pending = None
+        answered_at_s = self._clock()
+        reply_violations = validate(action, answer.payload, response=True) if isinstance(answer, CallResult) else []
+        if reply_violations:
+            log.warning(
+                "station %s answered %s with a payload that breaks its schema: %s",
+                self._station_id,
                 action,
-                payload,
-                "result" if isinstance(answer, CallResult) else "error",
-                requested_at_s,
-                answer,
-                reply_violations,
+                describe_violations(reply_violations),
             )
-            if self._observe is not None:
-                self._observe(action, payload, answer)
+        # Still under the lock: the exchange log keeps the order in which CALLs went out.
+        await self._record(
+            frame.unique_id,
+            action,
+            payload,
+            "result" if isinstance(answer, CallResult) else "error",
+            requested_at_s,
+            answer,
+            reply_violations,
+            answered_at_s=answered_at_s,
+        )
+        await tracking.track(
+            self._store.profiles,
+            Answered(
+                station_id=self._station_id,
+                action=action,
+                request=payload,
+                answer=answer,
+                message_id=frame.unique_id,
+                requested_at_s=requested_at_s,
+                answered_at_s=answered_at_s,
+            ),
+        )
+        if self._observe is not None:
+            self._observe(action, payload, answer)
         return Reply(frame.unique_id, answer, reply_violations)
 
     async def _record(
@@ -187,6 +215,8 @@ class Outbox:
         requested_at_s: float,
         answer: CallResult | CallError | None,
         violations: list[SchemaViolation] | None = None,
+        *,
+        answered_at_s: float | None = None,
     ) -> None:
         await self._store.add_exchange(
             station_id=self._station_id,
@@ -201,17 +231,20 @@ class Outbox:
             error_details=answer.error_details if isinstance(answer, CallError) else None,
             schema_violations=[str(v) for v in violations or []],
             requested_at_s=requested_at_s,
-            answered_at_s=None if answer is None else self._clock(),
+            answered_at_s=answered_at_s,
         )
 
-    def resolve(self, frame: CallResult | CallError) -> bool:
-        """Hand a CALLRESULT/CALLERROR to the CALL it answers; False for an id that is not outstanding (a late
-        answer after a timeout, or a stray frame), which the caller logs and drops."""
+    def resolve(self, frame: CallResult | CallError) -> asyncio.Event | None:
+        """Hand a CALLRESULT/CALLERROR to the CALL it answers; None for an id that is not outstanding (a late
+        answer after a timeout, or a stray frame), which the caller logs and drops. The event returned is set once
+        the answer is logged and tracked: the receive loop waits for it before it reads the station's next frame,
+        so a station that reacts to the answer at once is judged with it recorded (TC_046: ReserveNow Accepted,
+        then StartTransaction with its reservationId)."""
         pending = self._pending
         if pending is None or pending.unique_id != frame.unique_id or pending.future.done():
-            return False
+            return None
         pending.future.set_result(frame)
-        return True
+        return pending.settled
 
     def close(self, *, fail_in_flight: bool = True) -> None:
         """The connection is gone: fail everything queued, and the CALL in flight unless ``fail_in_flight`` is

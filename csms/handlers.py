@@ -96,19 +96,38 @@ async def _authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any
 
 async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """A transaction id is handed out even for a refused tag: the schema requires it and TC_037_3_CSMS then
-    stops that transaction. Past timestamps (offline queue, TC_037/TC_039) and reservationId are accepted.
-    In strict mode a tag already in a transaction is refused with ConcurrentTx (OCPP 1.6 §4.10, §7.2)."""
+    stops that transaction. Past timestamps (offline queue, TC_037/TC_039) are accepted. In strict mode a tag
+    already in a transaction is refused with ConcurrentTx (OCPP 1.6 §4.10, §7.2).
+
+    A reservationId marks the station's reservation with that id used (§5.13; TC_046, TC_049, TC_053). One the
+    CSMS does not know as active is accepted all the same, the station having decided, and the transaction
+    records what became of it."""
     info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
     transaction_id, status = await ctx.store.start_transaction(
         ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx
     )
+    reservation_id = payload.get("reservationId")
+    if reservation_id is not None:
+        outcome = await ctx.store.profiles.reservation_used(
+            ctx.station_id, reservation_id, transaction_id=transaction_id, now_s=ctx.now_s
+        )
+        if outcome != "used":
+            log.warning(
+                "station %s started transaction %s with reservation %s, which the CSMS has as %s",
+                ctx.station_id,
+                transaction_id,
+                reservation_id,
+                outcome,
+            )
     return {"idTagInfo": {**info, "status": status}, "transactionId": transaction_id}
 
 
 async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Any transactionId is accepted, also one from before a reboot (TC_032_1_CSMS) or one this CSMS never
-    issued: refusing a stop would make the station retry it forever (OCPP 1.6 §4.10)."""
+    issued: refusing a stop would make the station retry it forever (OCPP 1.6 §4.10). The TxProfiles of the
+    transaction end with it (§3.13.1)."""
     known = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    await ctx.store.profiles.transaction_ended(ctx.station_id, payload["transactionId"])
     if not known:
         log.warning(
             "station %s stopped transaction %s, which this CSMS did not start for it",
@@ -152,6 +171,19 @@ async def _data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str,
     return {"status": "UnknownVendorId"}
 
 
+async def _firmware_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """OCPP 1.6 §4.5: kept in order with the firmware job it reports on (TC_044_1/2/3); Idle after a
+    TriggerMessage (TC_054) is kept outside any job when none is under way."""
+    await ctx.store.profiles.status_notified(ctx.station_id, "firmware", payload["status"], now_s=ctx.now_s)
+    return {}
+
+
+async def _diagnostics_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """OCPP 1.6 §4.4: kept in order with the diagnostics job it reports on (TC_045_1/2)."""
+    await ctx.store.profiles.status_notified(ctx.station_id, "diagnostics", payload["status"], now_s=ctx.now_s)
+    return {}
+
+
 async def _acknowledge(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Notifications whose answer is empty; their content is kept in the exchange log."""
     return {}
@@ -166,8 +198,8 @@ HANDLERS: Mapping[str, Handler] = {
     "StatusNotification": _status_notification,
     "MeterValues": _meter_values,
     "DataTransfer": _data_transfer,
-    "DiagnosticsStatusNotification": _acknowledge,
-    "FirmwareStatusNotification": _acknowledge,
+    "DiagnosticsStatusNotification": _diagnostics_status_notification,
+    "FirmwareStatusNotification": _firmware_status_notification,
     "SecurityEventNotification": _acknowledge,
     "LogStatusNotification": _acknowledge,
     "SignedFirmwareStatusNotification": _acknowledge,

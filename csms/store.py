@@ -4,6 +4,10 @@ One connection per server. Every write runs under one asyncio lock: aiosqlite in
 statements, and a commit issued by one coroutine would otherwise commit another one's half-done
 read-modify-write (the boot answer, the stop of a transaction). WAL with ``synchronous=NORMAL`` keeps a commit
 per OCPP message cheap enough for the load runner while still surviving a crash of the process.
+
+The schema is :data:`BASE_SCHEMA` (version 0, what databases from before the first migration have) brought up by
+:data:`MIGRATIONS` (:func:`csms.db.migrate`), so the CSMS opens a database of any earlier version and upgrades it.
+The tables of the five other certified profiles are :class:`csms.profile_store.ProfileStore`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 
+from csms.db import dumps, fetch_all, fetch_one, loads_object, migrate
+from csms.profile_store import ProfileStore
 from ocppj.timefmt import format_time
 
 BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
@@ -28,7 +34,7 @@ TOKEN_STATUSES: tuple[TokenStatus, ...] = ("Accepted", "Blocked", "Expired", "In
 
 DEFAULT_BOOT_RETRY_INTERVAL_S = 10
 
-_SCHEMA = """
+BASE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
     id                      TEXT PRIMARY KEY,
     boot_status             TEXT NOT NULL DEFAULT 'Accepted',
@@ -120,6 +126,109 @@ CREATE TABLE IF NOT EXISTS exchanges (
 CREATE INDEX IF NOT EXISTS exchanges_station ON exchanges (station_id);
 """
 
+# Each entry takes the schema one version up; an entry never changes once released (a database may have run it).
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the five other certified profiles (csms.profile_store), and what a StartTransaction's reservationId did.
+    """
+    CREATE TABLE counters (
+        name            TEXT PRIMARY KEY,
+        value           INTEGER NOT NULL
+    );
+    CREATE TABLE local_lists (
+        station_id          TEXT PRIMARY KEY,
+        list_version        INTEGER NOT NULL DEFAULT 0,
+        updated_at          REAL,
+        message_id          TEXT,
+        last_answer         TEXT,
+        last_answer_at      REAL,
+        reported_version    INTEGER,
+        reported_at         REAL
+    );
+    CREATE TABLE local_list_entries (
+        station_id      TEXT NOT NULL,
+        id_tag          TEXT NOT NULL COLLATE NOCASE,
+        id_tag_info     TEXT NOT NULL,
+        PRIMARY KEY (station_id, id_tag)
+    );
+    CREATE TABLE reservations (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT NOT NULL,
+        reservation_id  INTEGER NOT NULL,
+        connector_id    INTEGER NOT NULL,
+        id_tag          TEXT NOT NULL,
+        parent_id_tag   TEXT,
+        expiry_date     TEXT NOT NULL,
+        expiry_at       REAL,
+        status          TEXT NOT NULL,
+        station_answer  TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        requested_at    REAL NOT NULL,
+        answered_at     REAL NOT NULL,
+        ended_at        REAL,
+        transaction_id  INTEGER
+    );
+    CREATE INDEX reservations_station ON reservations (station_id, reservation_id);
+    CREATE TABLE charging_profiles (
+        station_id          TEXT NOT NULL,
+        charging_profile_id INTEGER NOT NULL,
+        connector_id        INTEGER NOT NULL,
+        purpose             TEXT NOT NULL,
+        stack_level         INTEGER NOT NULL,
+        kind                TEXT NOT NULL,
+        transaction_id      INTEGER,
+        profile             TEXT NOT NULL,
+        message_id          TEXT NOT NULL,
+        installed_at        REAL NOT NULL,
+        PRIMARY KEY (station_id, charging_profile_id)
+    );
+    CREATE TABLE composite_schedules (
+        station_id      TEXT NOT NULL,
+        connector_id    INTEGER NOT NULL,
+        request         TEXT NOT NULL,
+        answer          TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        received_at     REAL NOT NULL,
+        PRIMARY KEY (station_id, connector_id)
+    );
+    CREATE TABLE transfer_jobs (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        request         TEXT NOT NULL,
+        answer          TEXT NOT NULL,
+        file_name       TEXT,
+        message_id      TEXT NOT NULL,
+        requested_at    REAL NOT NULL,
+        answered_at     REAL NOT NULL,
+        superseded_by   INTEGER
+    );
+    CREATE INDEX transfer_jobs_station ON transfer_jobs (station_id, kind);
+    CREATE TABLE transfer_notifications (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        job_id          INTEGER,
+        status          TEXT NOT NULL,
+        received_at     REAL NOT NULL
+    );
+    CREATE INDEX transfer_notifications_station ON transfer_notifications (station_id, kind);
+    -- Uploaded files sit in the database rather than in a folder next to it: one file to back up, a file and its
+    -- row are committed together (no orphan after a crash), and a name never reaches the file system.
+    CREATE TABLE diagnostics_uploads (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT,
+        job_id          INTEGER,
+        file_name       TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        sha256          TEXT NOT NULL,
+        content_type    TEXT,
+        received_at     REAL NOT NULL,
+        content         BLOB NOT NULL
+    );
+    ALTER TABLE transactions ADD COLUMN reservation_outcome TEXT;
+    """,
+)
+
 
 @dataclass(frozen=True)
 class BootConfig:
@@ -198,6 +307,7 @@ class Transaction:
     stopped_at: str | None
     stop_reason: str | None
     meter_value_count: int
+    reservation_outcome: str | None = None  # what its reservationId did: used, unknown or inactive (§5.13)
 
 
 @dataclass(frozen=True)
@@ -253,23 +363,13 @@ class Exchange:
         }
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _loads_object(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    value = json.loads(text)
-    return value if isinstance(value, dict) else None
-
-
 class Store:
     """The CSMS database. Open with :meth:`open`, release with :meth:`close`."""
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self.profiles = ProfileStore(db, self._lock)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -278,8 +378,7 @@ class Store:
             db.row_factory = sqlite3.Row
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=NORMAL")
-            await db.executescript(_SCHEMA)
-            await db.commit()
+            await migrate(db, base_schema=BASE_SCHEMA, migrations=MIGRATIONS)
         except BaseException:
             await db.close()
             raise
@@ -289,14 +388,10 @@ class Store:
         await self._db.close()
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-        return row
+        return await fetch_one(self._db, sql, params)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            rows = await cursor.fetchall()
-        return [row for row in rows if isinstance(row, sqlite3.Row)]
+        return await fetch_all(self._db, sql, params)
 
     # -- stations ------------------------------------------------------------------------------------------
 
@@ -397,7 +492,7 @@ class Store:
                     payload.get("chargePointModel"),
                     payload.get("chargePointSerialNumber"),
                     payload.get("firmwareVersion"),
-                    _dumps(payload),
+                    dumps(payload),
                     station_id,
                 ),
             )
@@ -596,6 +691,7 @@ class Store:
                 stopped_at=row["stopped_at"],
                 stop_reason=row["stop_reason"],
                 meter_value_count=row["meter_value_count"],
+                reservation_outcome=row["reservation_outcome"],
             )
             for row in rows
         ]
@@ -642,7 +738,7 @@ class Store:
                         connector_id,
                         transaction_id,
                         value["timestamp"],
-                        _dumps(value.get("sampledValue", [])),
+                        dumps(value.get("sampledValue", [])),
                         source,
                     )
                     for value in meter_values
@@ -678,13 +774,13 @@ class Store:
                 direction,
                 unique_id,
                 action,
-                _dumps(request),
+                dumps(request),
                 outcome,
-                None if response is None else _dumps(response),
+                None if response is None else dumps(response),
                 error_code,
                 error_description,
-                None if error_details is None else _dumps(error_details),
-                _dumps(schema_violations or []),
+                None if error_details is None else dumps(error_details),
+                dumps(schema_violations or []),
                 requested_at_s,
                 answered_at_s,
             ),
@@ -707,12 +803,12 @@ class Store:
                 direction=row["direction"],
                 unique_id=row["unique_id"],
                 action=row["action"],
-                request=_loads_object(row["request"]) or {},
+                request=loads_object(row["request"]) or {},
                 outcome=row["outcome"],
-                response=_loads_object(row["response"]),
+                response=loads_object(row["response"]),
                 error_code=row["error_code"],
                 error_description=row["error_description"],
-                error_details=_loads_object(row["error_details"]),
+                error_details=loads_object(row["error_details"]),
                 schema_violations=list(json.loads(row["schema_violations"])),
                 requested_at_s=row["requested_at"],
                 answered_at_s=row["answered_at"],

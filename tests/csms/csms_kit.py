@@ -10,11 +10,12 @@ import asyncio
 import base64
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
@@ -153,6 +154,16 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class RawReply:
+    status: int
+    body: bytes
+    headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class Api:
     """The CSMS HTTP API; every answer must be JSON."""
 
@@ -175,6 +186,14 @@ class Api:
 
     async def put(self, path: str, body: Any = None) -> Reply:
         return await self.request("PUT", path, body)
+
+    async def delete(self, path: str) -> Reply:
+        return await self.request("DELETE", path)
+
+    async def raw(self, method: str, path: str, *, data: Any = None, headers: dict[str, str] | None = None) -> RawReply:
+        """Any request, any answer: the file routes speak bytes."""
+        async with self.session.request(method, path, data=data, headers=headers) as response:
+            return RawReply(response.status, await response.read(), CIMultiDict(response.headers))
 
     async def provision(self, station_id: str, boot: dict[str, Any] | None = None) -> Reply:
         body: dict[str, Any] = {"id": station_id}
@@ -199,3 +218,40 @@ class Api:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError(f"the CSMS still shows {station_id} connected")
+
+
+async def answered(
+    request: Coroutine[Any, Any, Reply],
+    station: StationSocket,
+    action: str,
+    answer: dict[str, Any] | None = None,
+    *,
+    error: tuple[str, str] | None = None,
+) -> tuple[Reply, list[Any]]:
+    """Make an API request that has the CSMS send ``action``, answer it with ``answer`` (or the CALLERROR
+    ``error``: code, description) and return the API's reply and the CALL as the station saw it."""
+    async with asyncio.TaskGroup() as group:
+        pending = group.create_task(request)
+        call = await station.expect_call(action)
+        if error is not None:
+            await station.answer_error(call, error[0], error[1], {})
+        else:
+            await station.answer(call, {} if answer is None else answer)
+    return pending.result(), call
+
+
+MULTIPART_BOUNDARY = "----charger-upload-7d3a"
+
+
+def multipart(*parts: tuple[str, bytes, str | None]) -> tuple[bytes, dict[str, str]]:
+    """A multipart/form-data body as ``curl -F`` and charger firmware write it: (field name, content, filename or
+    None), the filename verbatim (aiohttp's own client would percent-encode it)."""
+    body = b""
+    for name, content, filename in parts:
+        disposition = f'form-data; name="{name}"' + ("" if filename is None else f'; filename="{filename}"')
+        body += f"--{MULTIPART_BOUNDARY}\r\nContent-Disposition: {disposition}\r\n".encode()
+        if filename is not None:
+            body += b"Content-Type: application/octet-stream\r\n"
+        body += b"\r\n" + content + b"\r\n"
+    body += f"--{MULTIPART_BOUNDARY}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"}

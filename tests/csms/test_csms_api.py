@@ -66,6 +66,32 @@ async def test_errors_are_json_sentences(api: Api) -> None:
     assert reply.status == 405 and reply.body["error"]
 
 
+@pytest.mark.parametrize(
+    ("method", "route"),
+    [
+        ("GET", "reservations"),
+        ("POST", "reservations"),
+        ("DELETE", "reservations/1"),
+        ("GET", "local-list"),
+        ("POST", "local-list"),
+        ("GET", "charging-profiles"),
+        ("DELETE", "charging-profiles"),
+        ("POST", "charging-limit"),
+        ("GET", "composite-schedule"),
+        ("POST", "composite-schedule"),
+        ("GET", "firmware"),
+        ("POST", "firmware"),
+        ("GET", "diagnostics"),
+        ("POST", "diagnostics"),
+        ("POST", "trigger"),
+    ],
+)
+async def test_profile_routes_of_an_unknown_station_are_404(api: Api, method: str, route: str) -> None:
+    """Before its body is looked at: the station is what the route is about."""
+    reply = await api.request(method, f"/api/stations/NOPE/{route}", {"colour": "blue"})
+    assert (reply.status, reply.body) == (404, {"error": "Station 'NOPE' is not provisioned."})
+
+
 async def test_set_basic_auth_password_validation(api: Api) -> None:
     reply = await api.post("/api/octt/set-basic-auth-password", {"station_id": "NOPE", "password": "0123456789abcdef"})
     assert reply.status == 404

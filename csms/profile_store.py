@@ -1,0 +1,755 @@
+"""What the bundled CSMS keeps of the five other certified profiles: the local authorization lists it sent, the
+reservations it made, the charging profiles it installed and the composite schedules it was given, its firmware
+and diagnostics jobs, and the diagnostics files stations uploaded to it.
+
+Everything here is the CSMS's own view, learned from the answers of its CALLs (:mod:`csms.tracking`) and from
+what stations report (:mod:`csms.handlers`), so an operator can see what each station was told and has accepted.
+The tables live in the CSMS's one SQLite database (schema version 1, :data:`csms.store.MIGRATIONS`) and share its
+connection and write lock: every change is one transaction committed before the CSMS answers the station or the
+API, the same durability as the rest of the store (WAL, ``synchronous=NORMAL``: a crash of the process loses
+nothing that was acknowledged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import re
+import sqlite3
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import aiosqlite
+
+from csms.db import dumps, fetch_all, fetch_one, from_row, loads_object
+from ocppj.frames import CallError, CallResult
+from ocppj.timefmt import format_time, parse_time
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+JobKind: TypeAlias = Literal["firmware", "diagnostics"]
+
+# OCPP 1.6 §4.5 FirmwareStatus and §4.4 DiagnosticsStatus: the statuses that end a job, and how.
+_FINAL_STATUSES: Mapping[JobKind, Mapping[str, str]] = {
+    "firmware": {"Installed": "succeeded", "DownloadFailed": "failed", "InstallationFailed": "failed"},
+    "diagnostics": {"Uploaded": "succeeded", "UploadFailed": "failed"},
+}
+_OPEN_STATES = frozenset({"requested", "in_progress"})
+
+TX_PROFILE = "TxProfile"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One CALL of the CSMS and the answer that came back (``message_id`` links it to the exchange log)."""
+
+    station_id: str
+    action: str
+    request: dict[str, Any]
+    answer: CallResult | CallError
+    message_id: str
+    requested_at_s: float
+    answered_at_s: float
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return self.answer.payload if isinstance(self.answer, CallResult) else None
+
+    @property
+    def status(self) -> str | None:
+        """The ``status`` of a CALLRESULT, None for a CALLERROR or an answer without one."""
+        status = (self.result or {}).get("status")
+        return status if isinstance(status, str) else None
+
+
+def safe_file_name(name: str) -> str:
+    """The last path segment of ``name`` with every character outside ``A-Za-z0-9._-`` replaced by ``_`` and no
+    leading dot: safe to show, to log and to save anywhere ("" when nothing is left)."""
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._-]", "_", last).lstrip(".")
+
+
+def _time_or_none(value: float | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def json_view(record: DataclassInstance, *, hidden: Collection[str] = (), **values: Any) -> dict[str, Any]:
+    """A record as the API shows it: each field under its name, a time (``..._at_s``, POSIX seconds) as an RFC 3339
+    date-time under its name without the unit; ``hidden`` fields left out, ``values`` added or put instead."""
+    view: dict[str, Any] = {}
+    for field in dataclasses.fields(record):
+        if field.name in hidden:
+            continue
+        value = getattr(record, field.name)
+        if field.name.endswith("_at_s"):
+            view[field.name[: -len("_s")]] = _time_or_none(value)
+        else:
+            view[field.name] = value
+    return {**view, **values}
+
+
+# -- Local Authorization List (OCPP 1.6 §3.5.2, §5.10, §5.15) -------------------------------------------------
+
+
+def updated_entries(
+    held: Mapping[str, dict[str, Any]], *, update_type: str, items: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The list a station holds after an Accepted SendLocalList (§5.15): a Full update replaces it with the
+    entries that carry an idTagInfo; a Differential one adds or updates each entry with an idTagInfo and removes
+    the tag of each entry without one. Tags compare case-insensitively (IdToken is a CiString20Type)."""
+    entries = {} if update_type == "Full" else {tag.casefold(): (tag, info) for tag, info in held.items()}
+    for item in items:
+        id_tag = item["idTag"]
+        info = item.get("idTagInfo")
+        if isinstance(info, dict):
+            entries[id_tag.casefold()] = (id_tag, info)
+        else:
+            entries.pop(id_tag.casefold(), None)
+    return dict(entries.values())
+
+
+@dataclass(frozen=True)
+class LocalList:
+    """``list_version``: the version of the last list the station Accepted (0: none sent, §5.10).
+    ``reported_version``: what the station last answered to GetLocalListVersion (-1: not supported)."""
+
+    station_id: str
+    list_version: int
+    entries: dict[str, dict[str, Any]]
+    updated_at_s: float | None = None
+    message_id: str | None = None
+    last_answer: str | None = None
+    last_answer_at_s: float | None = None
+    reported_version: int | None = None
+    reported_at_s: float | None = None
+
+    @property
+    def next_version(self) -> int:
+        """A new list carries a version above the one the CSMS holds and the one the station reported."""
+        return max(self.list_version, self.reported_version or 0) + 1
+
+    def as_json(self) -> dict[str, Any]:
+        entries = [{"id_tag": tag, "id_tag_info": info} for tag, info in sorted(self.entries.items())]
+        return json_view(self, entries=entries)
+
+
+# -- Reservation (OCPP 1.6 §3.9, §5.1, §5.13) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """One ReserveNow the station answered. ``status`` as stored is active, used (a StartTransaction carried its
+    id), cancelled (CancelReservation Accepted), replaced (a later Accepted ReserveNow with the same id, §5.13)
+    or refused (``station_answer`` says how); an active one past its expiry date is shown expired."""
+
+    row_id: int
+    station_id: str
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    parent_id_tag: str | None
+    expiry_date: str
+    expiry_at_s: float | None
+    stored_status: str
+    station_answer: str
+    message_id: str
+    requested_at_s: float
+    answered_at_s: float
+    ended_at_s: float | None
+    transaction_id: int | None
+
+    def status(self, now_s: float) -> str:
+        if self.stored_status == "active" and self.expiry_at_s is not None and self.expiry_at_s <= now_s:
+            return "expired"
+        return self.stored_status
+
+    def as_json(self, now_s: float) -> dict[str, Any]:
+        status = self.status(now_s)
+        ended_at_s = self.expiry_at_s if status == "expired" else self.ended_at_s
+        return json_view(
+            self,
+            hidden=("row_id", "stored_status", "expiry_at_s", "ended_at_s"),
+            status=status,
+            ended_at=_time_or_none(ended_at_s),
+        )
+
+
+# -- Smart Charging (OCPP 1.6 §3.13, §5.5, §5.7, §5.16) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledProfile:
+    station_id: str
+    connector_id: int
+    charging_profile_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    transaction_id: int | None
+    profile: dict[str, Any]
+    message_id: str
+    installed_at_s: float
+
+    def replaced_by(self, *, connector_id: int, profile_id: int, purpose: str, stack_level: int) -> bool:
+        """§5.16: a new profile replaces one with the same chargingProfileId, or one with the same stackLevel and
+        chargingProfilePurpose on the same connector."""
+        if self.charging_profile_id == profile_id:
+            return True
+        return (self.connector_id, self.purpose, self.stack_level) == (connector_id, purpose, stack_level)
+
+    def cleared_by(self, criteria: Mapping[str, Any]) -> bool:
+        """§5.5 ClearChargingProfile: by ``id`` alone when it is given, else by every criterion given
+        (connectorId, chargingProfilePurpose, stackLevel); a request without any clears every profile."""
+        if "id" in criteria:
+            return bool(self.charging_profile_id == criteria["id"])
+        own = {"connectorId": self.connector_id, "chargingProfilePurpose": self.purpose, "stackLevel": self.stack_level}
+        return all(criteria[key] == value for key, value in own.items() if key in criteria)
+
+    def as_json(self) -> dict[str, Any]:
+        return json_view(self)
+
+
+@dataclass(frozen=True)
+class CompositeSchedule:
+    """The last GetCompositeSchedule answer for one connector (§5.7, TC_066), whatever its status."""
+
+    station_id: str
+    connector_id: int
+    request: dict[str, Any]
+    answer: dict[str, Any]
+    message_id: str
+    received_at_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        return json_view(self)
+
+
+# -- Firmware Management (OCPP 1.6 §4.4, §4.5, §5.6, §5.19) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notification:
+    status: str
+    received_at_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        return json_view(self)
+
+
+def job_state(kind: JobKind, *, statuses: Sequence[str], superseded: bool, nothing_to_upload: bool = False) -> str:
+    """requested (no notification yet), in_progress, succeeded or failed (the final status of §4.4/§4.5),
+    superseded (a newer request of the same kind reached the station first: it works on one at a time), or
+    nothing_to_upload (GetDiagnostics answered without a fileName: no diagnostics available, §5.6)."""
+    if nothing_to_upload:
+        return "nothing_to_upload"
+    last = statuses[-1] if statuses else None
+    if last is not None and last in _FINAL_STATUSES[kind]:
+        return _FINAL_STATUSES[kind][last]
+    if superseded:
+        return "superseded"
+    return "requested" if last is None else "in_progress"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A diagnostics file a station uploaded (PUT or multipart POST under ``/files/diagnostics/``)."""
+
+    id: int
+    station_id: str | None
+    job_id: int | None
+    file_name: str
+    size: int
+    sha256: str
+    content_type: str | None
+    received_at_s: float
+
+    def as_json(self) -> dict[str, Any]:
+        return json_view(self)
+
+
+@dataclass(frozen=True)
+class TransferJob:
+    """An UpdateFirmware or GetDiagnostics the station answered, with every status notification it sent for it
+    since, in order, and (diagnostics) the files it uploaded under the name it gave."""
+
+    id: int
+    station_id: str
+    kind: JobKind
+    request: dict[str, Any]
+    answer: dict[str, Any]
+    file_name: str | None
+    message_id: str
+    requested_at_s: float
+    answered_at_s: float
+    superseded_by: int | None
+    notifications: tuple[Notification, ...] = ()
+    uploads: tuple[Upload, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return job_state(
+            self.kind,
+            statuses=[n.status for n in self.notifications],
+            superseded=self.superseded_by is not None,
+            nothing_to_upload=self.kind == "diagnostics" and not self.file_name,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return json_view(
+            self,
+            state=self.state,
+            status=self.notifications[-1].status if self.notifications else None,
+            notifications=[n.as_json() for n in self.notifications],
+            uploads=[u.as_json() for u in self.uploads],
+        )
+
+
+def _parse_time_or_none(text: str) -> float | None:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
+class ProfileStore:
+    """The tables above, on the store's connection and under its write lock (:class:`csms.store.Store`)."""
+
+    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+        self._db = db
+        self._lock = lock
+
+    async def _allocate(self, name: str, floor_sql: str) -> int:
+        """A fresh id, above every one handed out before and every one in use (``floor_sql``), across restarts."""
+        async with self._lock:
+            floor = await fetch_one(self._db, floor_sql)
+            row = await fetch_one(
+                self._db,
+                "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name)"
+                " DO UPDATE SET value = MAX(counters.value + 1, excluded.value) RETURNING value",
+                (name, (0 if floor is None or floor[0] is None else int(floor[0])) + 1),
+            )
+            await self._db.commit()
+        assert row is not None
+        return int(row[0])
+
+    # -- local authorization list ------------------------------------------------------------------------------
+
+    async def _entries(self, station_id: str) -> dict[str, dict[str, Any]]:
+        rows = await fetch_all(
+            self._db, "SELECT * FROM local_list_entries WHERE station_id = ? ORDER BY id_tag", (station_id,)
+        )
+        return {row["id_tag"]: loads_object(row["id_tag_info"]) or {} for row in rows}
+
+    async def local_list(self, station_id: str) -> LocalList:
+        row = await fetch_one(self._db, "SELECT * FROM local_lists WHERE station_id = ?", (station_id,))
+        entries = await self._entries(station_id)
+        if row is None:
+            return LocalList(station_id, 0, entries)
+        return from_row(LocalList, row, entries=entries)
+
+    async def _ensure_local_list(self, station_id: str) -> None:
+        await self._db.execute("INSERT OR IGNORE INTO local_lists (station_id) VALUES (?)", (station_id,))
+
+    async def local_list_answered(self, answered: Answered, status: str) -> None:
+        """A SendLocalList answer: an Accepted one changes the list the CSMS holds for the station (§5.15)."""
+        station_id, request = answered.station_id, answered.request
+        async with self._lock:
+            await self._ensure_local_list(station_id)
+            await self._db.execute(
+                "UPDATE local_lists SET last_answer = ?, last_answer_at = ? WHERE station_id = ?",
+                (status, answered.answered_at_s, station_id),
+            )
+            if status == "Accepted":
+                entries = updated_entries(
+                    await self._entries(station_id),
+                    update_type=request["updateType"],
+                    items=request.get("localAuthorizationList", []),
+                )
+                await self._db.execute("DELETE FROM local_list_entries WHERE station_id = ?", (station_id,))
+                await self._db.executemany(
+                    "INSERT INTO local_list_entries (station_id, id_tag, id_tag_info) VALUES (?, ?, ?)",
+                    [(station_id, tag, dumps(info)) for tag, info in entries.items()],
+                )
+                await self._db.execute(
+                    "UPDATE local_lists SET list_version = ?, updated_at = ?, message_id = ? WHERE station_id = ?",
+                    (request["listVersion"], answered.answered_at_s, answered.message_id, station_id),
+                )
+            await self._db.commit()
+
+    async def list_version_reported(self, answered: Answered, version: int) -> None:
+        async with self._lock:
+            await self._ensure_local_list(answered.station_id)
+            await self._db.execute(
+                "UPDATE local_lists SET reported_version = ?, reported_at = ? WHERE station_id = ?",
+                (version, answered.answered_at_s, answered.station_id),
+            )
+            await self._db.commit()
+
+    # -- reservations ------------------------------------------------------------------------------------------
+
+    async def next_reservation_id(self) -> int:
+        return await self._allocate("reservation_id", "SELECT MAX(reservation_id) FROM reservations")
+
+    @staticmethod
+    def _reservation(row: sqlite3.Row) -> Reservation:
+        return from_row(Reservation, row, renamed={"row_id": "id", "stored_status": "status"})
+
+    async def reservations(self, station_id: str) -> list[Reservation]:
+        rows = await fetch_all(self._db, "SELECT * FROM reservations WHERE station_id = ? ORDER BY id", (station_id,))
+        return [self._reservation(row) for row in rows]
+
+    async def reservation(self, station_id: str, reservation_id: int) -> Reservation | None:
+        """The latest ReserveNow the station answered for this id (an Accepted one replaces earlier ones)."""
+        row = await fetch_one(
+            self._db,
+            "SELECT * FROM reservations WHERE station_id = ? AND reservation_id = ? ORDER BY id DESC LIMIT 1",
+            (station_id, reservation_id),
+        )
+        return None if row is None else self._reservation(row)
+
+    async def reservation_answered(self, answered: Answered, station_answer: str) -> None:
+        """A ReserveNow answer: Accepted makes the reservation active and replaces an active one with the same
+        reservationId (§5.13); any other answer is kept as a refused reservation."""
+        accepted = station_answer == "Accepted"
+        request, now_s = answered.request, answered.answered_at_s
+        async with self._lock:
+            if accepted:
+                await self._db.execute(
+                    "UPDATE reservations SET status = 'replaced', ended_at = ?"
+                    " WHERE station_id = ? AND reservation_id = ? AND status = 'active'",
+                    (now_s, answered.station_id, request["reservationId"]),
+                )
+            await self._db.execute(
+                "INSERT INTO reservations (station_id, reservation_id, connector_id, id_tag, parent_id_tag,"
+                " expiry_date, expiry_at, status, station_answer, message_id, requested_at, answered_at, ended_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answered.station_id,
+                    request["reservationId"],
+                    request["connectorId"],
+                    request["idTag"],
+                    request.get("parentIdTag"),
+                    request["expiryDate"],
+                    _parse_time_or_none(request["expiryDate"]),
+                    "active" if accepted else "refused",
+                    station_answer,
+                    answered.message_id,
+                    answered.requested_at_s,
+                    now_s,
+                    None if accepted else now_s,
+                ),
+            )
+            await self._db.commit()
+
+    async def reservation_cancelled(self, station_id: str, reservation_id: int, *, now_s: float) -> None:
+        """CancelReservation Accepted (§5.1): the station no longer holds the reservation."""
+        async with self._lock:
+            await self._db.execute(
+                "UPDATE reservations SET status = 'cancelled', ended_at = ?"
+                " WHERE station_id = ? AND reservation_id = ? AND status = 'active'",
+                (now_s, station_id, reservation_id),
+            )
+            await self._db.commit()
+
+    async def reservation_used(self, station_id: str, reservation_id: int, *, transaction_id: int, now_s: float) -> str:
+        """A StartTransaction carried ``reservation_id`` (§5.13, TC_046, TC_053): the active reservation of the
+        station with that id is used by the transaction, even past the expiry date by the CSMS's clock (the
+        station decided). Returns what became of it for the transaction's record: used, unknown (no reservation
+        with that id for the station), or inactive (it was cancelled, used, replaced or refused)."""
+        async with self._lock:
+            cursor = await self._db.execute(
+                "UPDATE reservations SET status = 'used', ended_at = ?, transaction_id = ?"
+                " WHERE station_id = ? AND reservation_id = ? AND status = 'active'",
+                (now_s, transaction_id, station_id, reservation_id),
+            )
+            used = cursor.rowcount > 0
+            await cursor.close()
+            if used:
+                outcome = "used"
+            else:
+                known = await fetch_one(
+                    self._db,
+                    "SELECT 1 FROM reservations WHERE station_id = ? AND reservation_id = ?",
+                    (station_id, reservation_id),
+                )
+                outcome = "unknown" if known is None else "inactive"
+            await self._db.execute(
+                "UPDATE transactions SET reservation_outcome = ? WHERE id = ?", (outcome, transaction_id)
+            )
+            await self._db.commit()
+        return outcome
+
+    # -- charging profiles and composite schedules -----------------------------------------------------------
+
+    async def next_charging_profile_id(self) -> int:
+        return await self._allocate("charging_profile_id", "SELECT MAX(charging_profile_id) FROM charging_profiles")
+
+    @staticmethod
+    def _installed(row: sqlite3.Row) -> InstalledProfile:
+        return from_row(InstalledProfile, row, json_columns=("profile",))
+
+    async def charging_profiles(self, station_id: str) -> list[InstalledProfile]:
+        rows = await fetch_all(
+            self._db,
+            "SELECT * FROM charging_profiles WHERE station_id = ? ORDER BY connector_id, purpose, stack_level,"
+            " charging_profile_id",
+            (station_id,),
+        )
+        return [self._installed(row) for row in rows]
+
+    async def open_transaction(self, station_id: str, connector_id: int) -> int | None:
+        """The transaction a TxProfile for the connector is for: the latest the CSMS has open there."""
+        row = await fetch_one(
+            self._db,
+            "SELECT MAX(id) FROM transactions WHERE station_id = ? AND connector_id = ? AND stopped_at IS NULL",
+            (station_id, connector_id),
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def charging_profile_installed(self, answered: Answered) -> None:
+        """SetChargingProfile Accepted (§5.16). A TxProfile belongs to a transaction: the one it names, else the
+        one the CSMS knows open on its connector (§3.13.1)."""
+        station_id, request = answered.station_id, answered.request
+        connector_id: int = request["connectorId"]
+        profile: dict[str, Any] = request["csChargingProfiles"]
+        purpose: str = profile["chargingProfilePurpose"]
+        transaction_id = profile.get("transactionId")
+        async with self._lock:
+            if purpose == TX_PROFILE and transaction_id is None:
+                transaction_id = await self.open_transaction(station_id, connector_id)
+            replaced = [
+                p.charging_profile_id
+                for p in map(
+                    self._installed,
+                    await fetch_all(self._db, "SELECT * FROM charging_profiles WHERE station_id = ?", (station_id,)),
+                )
+                if p.replaced_by(
+                    connector_id=connector_id,
+                    profile_id=profile["chargingProfileId"],
+                    purpose=purpose,
+                    stack_level=profile["stackLevel"],
+                )
+            ]
+            await self._db.executemany(
+                "DELETE FROM charging_profiles WHERE station_id = ? AND charging_profile_id = ?",
+                [(station_id, profile_id) for profile_id in replaced],
+            )
+            await self._db.execute(
+                "INSERT INTO charging_profiles (station_id, charging_profile_id, connector_id, purpose, stack_level,"
+                " kind, transaction_id, profile, message_id, installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    station_id,
+                    profile["chargingProfileId"],
+                    connector_id,
+                    purpose,
+                    profile["stackLevel"],
+                    profile["chargingProfileKind"],
+                    transaction_id,
+                    dumps(profile),
+                    answered.message_id,
+                    answered.answered_at_s,
+                ),
+            )
+            await self._db.commit()
+
+    async def charging_profiles_cleared(self, station_id: str, criteria: Mapping[str, Any]) -> int:
+        """ClearChargingProfile Accepted (§5.5); returns how many profiles the CSMS no longer holds."""
+        async with self._lock:
+            rows = await fetch_all(self._db, "SELECT * FROM charging_profiles WHERE station_id = ?", (station_id,))
+            cleared = [p.charging_profile_id for p in map(self._installed, rows) if p.cleared_by(criteria)]
+            await self._db.executemany(
+                "DELETE FROM charging_profiles WHERE station_id = ? AND charging_profile_id = ?",
+                [(station_id, profile_id) for profile_id in cleared],
+            )
+            await self._db.commit()
+        return len(cleared)
+
+    async def transaction_ended(self, station_id: str, transaction_id: int) -> None:
+        """§3.13.1: a TxProfile applies to its transaction only and ends with it."""
+        async with self._lock:
+            await self._db.execute(
+                "DELETE FROM charging_profiles WHERE station_id = ? AND purpose = ? AND transaction_id = ?",
+                (station_id, TX_PROFILE, transaction_id),
+            )
+            await self._db.commit()
+
+    async def composite_schedule_answered(self, answered: Answered, result: dict[str, Any]) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO composite_schedules (station_id, connector_id, request, answer, message_id, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (station_id, connector_id) DO UPDATE SET"
+                " request = excluded.request, answer = excluded.answer, message_id = excluded.message_id,"
+                " received_at = excluded.received_at",
+                (
+                    answered.station_id,
+                    answered.request["connectorId"],
+                    dumps(answered.request),
+                    dumps(result),
+                    answered.message_id,
+                    answered.answered_at_s,
+                ),
+            )
+            await self._db.commit()
+
+    async def composite_schedules(self, station_id: str) -> list[CompositeSchedule]:
+        rows = await fetch_all(
+            self._db, "SELECT * FROM composite_schedules WHERE station_id = ? ORDER BY connector_id", (station_id,)
+        )
+        return [from_row(CompositeSchedule, row, json_columns=("request", "answer")) for row in rows]
+
+    # -- firmware and diagnostics jobs -------------------------------------------------------------------------
+
+    async def _open_job(self, station_id: str, kind: JobKind) -> int | None:
+        """The station's latest job of ``kind`` that has not ended: the one its notifications are about."""
+        jobs = await self._jobs(station_id, kind, with_uploads=False)
+        return jobs[-1].id if jobs and jobs[-1].state in _OPEN_STATES else None
+
+    async def job_answered(self, answered: Answered, kind: JobKind, result: dict[str, Any]) -> int:
+        """An UpdateFirmware or GetDiagnostics the station answered becomes a job; an unfinished earlier job of
+        the same kind is superseded (a station works on one firmware update, one upload, at a time)."""
+        file_name = result.get("fileName") if kind == "diagnostics" else None
+        async with self._lock:
+            previous = await self._open_job(answered.station_id, kind)
+            cursor = await self._db.execute(
+                "INSERT INTO transfer_jobs (station_id, kind, request, answer, file_name, message_id, requested_at,"
+                " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answered.station_id,
+                    kind,
+                    dumps(answered.request),
+                    dumps(result),
+                    file_name,
+                    answered.message_id,
+                    answered.requested_at_s,
+                    answered.answered_at_s,
+                ),
+            )
+            job_id = cursor.lastrowid
+            await cursor.close()
+            assert job_id is not None
+            if previous is not None:
+                await self._db.execute("UPDATE transfer_jobs SET superseded_by = ? WHERE id = ?", (job_id, previous))
+            await self._db.commit()
+        return job_id
+
+    async def status_notified(self, station_id: str, kind: JobKind, status: str, *, now_s: float) -> int | None:
+        """A FirmwareStatusNotification / DiagnosticsStatusNotification, kept in order with the job it is about
+        (None: the station had no unfinished job, e.g. Idle after a TriggerMessage, TC_054)."""
+        async with self._lock:
+            job_id = await self._open_job(station_id, kind)
+            await self._db.execute(
+                "INSERT INTO transfer_notifications (station_id, kind, job_id, status, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (station_id, kind, job_id, status, now_s),
+            )
+            await self._db.commit()
+        return job_id
+
+    async def _jobs(
+        self, station_id: str, kind: JobKind | None, *, with_uploads: bool, message_id: str | None = None
+    ) -> list[TransferJob]:
+        sql, params = "SELECT * FROM transfer_jobs WHERE station_id = ?", [station_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if message_id is not None:
+            sql += " AND message_id = ?"
+            params.append(message_id)
+        rows = await fetch_all(self._db, sql + " ORDER BY id", params)
+        notifications: dict[int, list[Notification]] = {}
+        for note in await fetch_all(
+            self._db,
+            "SELECT job_id, status, received_at FROM transfer_notifications WHERE station_id = ?"
+            " AND job_id IS NOT NULL ORDER BY id",
+            (station_id,),
+        ):
+            notifications.setdefault(note["job_id"], []).append(from_row(Notification, note))
+        uploads: dict[int, list[Upload]] = {}
+        if with_uploads:
+            for upload in await self.uploads(station_id=station_id):
+                if upload.job_id is not None:
+                    uploads.setdefault(upload.job_id, []).append(upload)
+        return [
+            from_row(
+                TransferJob,
+                row,
+                json_columns=("request", "answer"),
+                notifications=tuple(notifications.get(row["id"], ())),
+                uploads=tuple(uploads.get(row["id"], ())),
+            )
+            for row in rows
+        ]
+
+    async def jobs(self, station_id: str, kind: JobKind) -> list[TransferJob]:
+        return await self._jobs(station_id, kind, with_uploads=True)
+
+    async def job_for_message(self, station_id: str, message_id: str) -> TransferJob | None:
+        jobs = await self._jobs(station_id, None, with_uploads=True, message_id=message_id)
+        return jobs[0] if jobs else None
+
+    async def notifications_outside_jobs(self, station_id: str, kind: JobKind) -> list[Notification]:
+        rows = await fetch_all(
+            self._db,
+            "SELECT status, received_at FROM transfer_notifications WHERE station_id = ? AND kind = ?"
+            " AND job_id IS NULL ORDER BY id",
+            (station_id, kind),
+        )
+        return [from_row(Notification, row) for row in rows]
+
+    # -- diagnostics uploads -----------------------------------------------------------------------------------
+
+    async def add_upload(self, *, file_name: str, content: bytes, content_type: str | None, now_s: float) -> Upload:
+        """Keep an uploaded file. Its station and job: the latest diagnostics job whose GetDiagnostics answer
+        named this file, else the provisioned station whose id starts the name (``CP_1-diagnostics-...``)."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        async with self._lock:
+            job = await fetch_one(
+                self._db,
+                "SELECT id, station_id FROM transfer_jobs WHERE kind = 'diagnostics' AND file_name = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (file_name,),
+            )
+            if job is not None:
+                station_id, job_id = job["station_id"], job["id"]
+            else:
+                station_id, job_id = await self._station_named_by(file_name), None
+            cursor = await self._db.execute(
+                "INSERT INTO diagnostics_uploads (station_id, job_id, file_name, size, sha256, content_type,"
+                " received_at, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (station_id, job_id, file_name, len(content), sha256, content_type, now_s, content),
+            )
+            upload_id = cursor.lastrowid
+            await cursor.close()
+            await self._db.commit()
+        assert upload_id is not None
+        return Upload(upload_id, station_id, job_id, file_name, len(content), sha256, content_type, now_s)
+
+    async def _station_named_by(self, file_name: str) -> str | None:
+        """As the station would name it: its id made file-safe, then ``-`` or ``.``; the longest id wins."""
+        named = []
+        for row in await fetch_all(self._db, "SELECT id FROM stations"):
+            prefix = safe_file_name(row["id"])
+            if prefix and file_name.startswith(prefix) and file_name[len(prefix) : len(prefix) + 1] in ("-", "."):
+                named.append((len(prefix), row["id"]))
+        return max(named)[1] if named else None
+
+    async def uploads(self, *, station_id: str | None = None) -> list[Upload]:
+        sql = (
+            "SELECT id, station_id, job_id, file_name, size, sha256, content_type, received_at FROM diagnostics_uploads"
+        )
+        params: tuple[Any, ...] = ()
+        if station_id is not None:
+            sql += " WHERE station_id = ?"
+            params = (station_id,)
+        return [self._upload(row) for row in await fetch_all(self._db, sql + " ORDER BY id", params)]
+
+    async def upload_content(self, upload_id: int) -> tuple[Upload, bytes] | None:
+        row = await fetch_one(self._db, "SELECT * FROM diagnostics_uploads WHERE id = ?", (upload_id,))
+        return None if row is None else (self._upload(row), bytes(row["content"]))
+
+    @staticmethod
+    def _upload(row: sqlite3.Row) -> Upload:
+        return from_row(Upload, row)
