@@ -51,8 +51,8 @@ def test_the_bundled_target_passes_every_item(capsys: pytest.CaptureFixture[str]
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
         "PASS  requests for the scenarios: every one they make has a template (ChangeConfiguration, ClearCache, "
-        "ClearChargingProfile, GetCompositeSchedule, GetConfiguration, RemoteStartTransaction, "
-        "RemoteStopTransaction, Reset, SetChargingProfile, UnlockConnector, boot_answer)",
+        "ClearChargingProfile, GetCompositeSchedule, GetConfiguration, GetDiagnostics, RemoteStartTransaction, "
+        "RemoteStopTransaction, Reset, SetChargingProfile, UnlockConnector, UpdateFirmware, boot_answer)",
         "PASS  create_station CP_1: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
         '{"id": "CP_1", "connected": false, "registration_status": null, "boot": {"status…',
         "PASS  create_station CP_BOOT: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
@@ -135,8 +135,8 @@ def test_a_refused_handshake_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
         "PASS  requests for the scenarios: every one they make has a template (ChangeConfiguration, ClearCache, "
-        "ClearChargingProfile, GetCompositeSchedule, GetConfiguration, RemoteStartTransaction, "
-        "RemoteStopTransaction, Reset, SetChargingProfile, UnlockConnector)",
+        "ClearChargingProfile, GetCompositeSchedule, GetConfiguration, GetDiagnostics, RemoteStartTransaction, "
+        "RemoteStopTransaction, Reset, SetChargingProfile, UnlockConnector, UpdateFirmware)",
         "SKIP  provisioning: provision: false (the CSMS must already know stations and tokens)",
         "FAIL  websocket CP_1: cannot open the websocket ws://127.0.0.1:PORT/ocpp/CP_1: HTTP 404 during the "
         "websocket handshake",

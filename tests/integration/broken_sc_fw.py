@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.support import Mutation, csms_call
+from tests.integration.support import Mutation, call_error_for, csms_call
+
+ELSEWHERE = "http://127.0.0.1:9/elsewhere/"  # not the test data's location (nothing listens on port 9)
 
 
 def _period(payload: dict[str, Any], profile_key: str, **change: Any) -> dict[str, Any]:
@@ -60,5 +62,35 @@ BROKEN_SC_FW: dict[str, tuple[Mutation, str, str]] = {
         csms_call("ClearChargingProfile", lambda p: p or {"connectorId": 0}),
         "must be absent",
         "ClearChargingProfile",
+    ),
+    # TC_044_1: the firmware location is not the one of the test data.
+    "TC_044_1_CSMS": (
+        csms_call("UpdateFirmware", lambda p: {**p, "location": ELSEWHERE + "firmware-1.1.0.bin"}),
+        "location",
+        "UpdateFirmware",
+    ),
+    # TC_044_2: a CALLERROR for the DownloadFailed notification.
+    "TC_044_2_CSMS": (
+        call_error_for("FirmwareStatusNotification", when=lambda p: p["status"] == "DownloadFailed"),
+        "CALLERROR",
+        "FirmwareStatusNotification",
+    ),
+    # TC_044_3: a CALLERROR for the InstallationFailed notification after the reboot.
+    "TC_044_3_CSMS": (
+        call_error_for("FirmwareStatusNotification", when=lambda p: p["status"] == "InstallationFailed"),
+        "CALLERROR",
+        "FirmwareStatusNotification",
+    ),
+    # TC_045_1: the diagnostics location is not the one of the test data.
+    "TC_045_1_CSMS": (
+        csms_call("GetDiagnostics", lambda p: {**p, "location": ELSEWHERE}),
+        "location",
+        "GetDiagnostics",
+    ),
+    # TC_045_2: a CALLERROR for the UploadFailed notification.
+    "TC_045_2_CSMS": (
+        call_error_for("DiagnosticsStatusNotification", when=lambda p: p["status"] == "UploadFailed"),
+        "CALLERROR",
+        "DiagnosticsStatusNotification",
     ),
 }

@@ -20,6 +20,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
+from harness.config import BUNDLED_DIAGNOSTICS_PATH, BUNDLED_FIRMWARE_PATH
 
 # (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
 # texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
@@ -167,7 +168,7 @@ def target_document(
     ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core", "SmartCharging"],
+        "profiles": ["Core", "SmartCharging", "FirmwareManagement"],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
@@ -187,4 +188,8 @@ def target_document(
         "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
         "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
+        "test_data": {  # the bundled CSMS's file server, reached directly
+            "firmware_url": api_url + BUNDLED_FIRMWARE_PATH,
+            "diagnostics_location": api_url + BUNDLED_DIAGNOSTICS_PATH,
+        },
     }
