@@ -51,9 +51,10 @@ def test_the_bundled_target_passes_every_item(capsys: pytest.CaptureFixture[str]
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
         "PASS  requests for the scenarios: every one they make has a template (CancelReservation, "
-        "ChangeAvailability, ChangeConfiguration, ClearCache, GetConfiguration, GetLocalListVersion, "
-        "RemoteStartTransaction, RemoteStopTransaction, ReserveNow, Reset, SendLocalList, TriggerMessage, "
-        "UnlockConnector, boot_answer)",
+        "ChangeAvailability, ChangeConfiguration, ClearCache, ClearChargingProfile, "
+        "GetCompositeSchedule, GetConfiguration, GetDiagnostics, GetLocalListVersion, "
+        "RemoteStartTransaction, RemoteStopTransaction, ReserveNow, Reset, SendLocalList, "
+        "SetChargingProfile, TriggerMessage, UnlockConnector, UpdateFirmware, boot_answer)",
         "PASS  create_station CP_1: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
         '{"id": "CP_1", "connected": false, "registration_status": null, "boot": {"status…',
         "PASS  create_station CP_BOOT: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
@@ -136,9 +137,10 @@ def test_a_refused_handshake_is_named(tmp_path: Path, capsys: pytest.CaptureFixt
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
         "PASS  requests for the scenarios: every one they make has a template (CancelReservation, "
-        "ChangeAvailability, ChangeConfiguration, ClearCache, GetConfiguration, GetLocalListVersion, "
-        "RemoteStartTransaction, RemoteStopTransaction, ReserveNow, Reset, SendLocalList, TriggerMessage, "
-        "UnlockConnector)",
+        "ChangeAvailability, ChangeConfiguration, ClearCache, ClearChargingProfile, "
+        "GetCompositeSchedule, GetConfiguration, GetDiagnostics, GetLocalListVersion, "
+        "RemoteStartTransaction, RemoteStopTransaction, ReserveNow, Reset, SendLocalList, "
+        "SetChargingProfile, TriggerMessage, UnlockConnector, UpdateFirmware)",
         "SKIP  provisioning: provision: false (the CSMS must already know stations and tokens)",
         "FAIL  websocket CP_1: cannot open the websocket ws://127.0.0.1:PORT/ocpp/CP_1: HTTP 404 during the "
         "websocket handshake",

@@ -85,8 +85,8 @@ _PATTERN_FIELDS = {
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector", "wait")
-_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after"})
-_RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after"})
+_CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after", "equals", "default"})
+_RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after", "equals", "default"})  # values compared with, so resolved
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -708,24 +708,43 @@ class _Semantics:
             if constraint["absent"] is not True:
                 document.problem((*path, "absent"), f"'absent' must be true; got {_show(constraint['absent'])}")
             if len(constraint) > 1:
-                document.problem(path, "'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'")
+                document.problem(
+                    path,
+                    "'absent: true' cannot be combined with 'schema', 'optional', 'not', 'after', 'equals' or "
+                    "'default'",
+                )
         if "optional" in constraint:
             if not isinstance(constraint["optional"], bool):
                 document.problem(
                     (*path, "optional"),
                     f"'optional' must be true or false, not {_kind_of(constraint['optional'])}",
                 )
-            if not set(constraint) & {"schema", "absent", "not", "after"}:
+            if not {"schema", "absent", "not", "after", "equals"} & constraint.keys():
                 document.problem(path, "'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})")
-        if "not" in constraint:
-            other = constraint["not"]
-            if isinstance(other, dict) and other and set(other) <= _CONSTRAINT_KEYS:
+            if "default" in constraint:
                 document.problem(
-                    (*path, "not"),
-                    "'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
+                    path,
+                    "'optional' and 'default' cannot be used together: a missing member either passes or "
+                    "counts as the default",
                 )
+        if "default" in constraint and not {"schema", "not", "equals", "absent"} & constraint.keys():
+            document.problem(
+                path,
+                "'default' needs 'equals', 'schema' or 'not' next to it, which check it when the member is missing "
+                '(e.g. {equals: "${test.number_phases}", default: 3})',
+            )
+        for key, example in (
+            ("not", "'not' takes a value to differ from (e.g. {not: \"${tx_a}\"})"),
+            ("equals", "'equals' takes a value to match (e.g. {equals: \"${test.number_phases}\", default: 3})"),
+            ("default", "'default' takes the value a missing member counts as (e.g. {equals: 1, default: 3})"),
+        ):
+            if key not in constraint:
+                continue
+            other = constraint[key]
+            if isinstance(other, dict) and other and set(other) <= _CONSTRAINT_KEYS:
+                document.problem((*path, key), f"{example}, not another constraint")
             else:
-                self._check_pattern((*path, "not"), other)
+                self._check_pattern((*path, key), other)
         if "after" in constraint:
             self._check_after((*path, "after"), constraint["after"])
         if "schema" in constraint:
@@ -810,7 +829,8 @@ def _strings(value: Any, path: JsonPath, *, constraint: bool = False) -> Iterato
     elif isinstance(value, dict):
         here = bool(value and set(value) <= _CONSTRAINT_KEYS)
         for key, item in value.items():
-            # A constraint's 'not' and 'after' values are compared with the actual value, so they are resolved.
+            # A constraint's 'not', 'after', 'equals' and 'default' values are compared with the actual value, so
+            # they are resolved.
             inside = constraint or (here and key not in _RESOLVED_CONSTRAINT_KEYS)
             yield from _strings(item, (*path, key), constraint=inside)
 

@@ -2,13 +2,17 @@
 
 Matching works on parsed JSON, never on text or member order. Literals match equal values of the same JSON type;
 a mapping match is a subset match (extra members in the actual payload are fine, as OCTT checks only the fields a
-test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional``, ``not``, ``after`` —
-checks the value with a JSON Schema, requires the member to be missing, (``not``) requires it to differ from a
-value, e.g. ``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's (two transactions
-at once on one station, OCPP 1.6 §4.10: the transactionId identifies the transaction), or (``after``) requires it
-to come after a value: a greater number (a SendLocalList listVersion above the station's, OCPP 1.6 §5.15) or a later
-date-time (a ReserveNow expiryDate in the future, ``{after: "${time.now}"}``, §5.13). ``not`` and ``after`` are the
-constraint members whose ``${name}`` references are resolved, since their point is to compare with a variable.
+test case names). A constraint mapping — keys only among ``schema``, ``absent``, ``optional``, ``not``, ``after``,
+``equals``, ``default`` — checks the value with a JSON Schema, requires the member to be missing, (``not``) requires
+it to differ from a value, e.g. ``{not: "${tx_a}"}`` for a second transaction whose id must not be the first one's
+(two transactions at once on one station, OCPP 1.6 §4.10: the transactionId identifies the transaction), or
+(``after``) requires it to come after a value: a greater number (a SendLocalList listVersion above the station's,
+OCPP 1.6 §5.15) or a later date-time (a ReserveNow expiryDate in the future, ``{after: "${time.now}"}``, §5.13).
+``equals`` matches like a literal and ``default`` is what a missing member counts as, for the optional fields whose
+absence OCPP gives a meaning: ``numberPhases: {equals: "${test.number_phases}", default: 3}`` (OCPP 1.6 §7
+ChargingSchedulePeriod: 3 phases are assumed unless another number is given; OCTT TC_056 lets a CSMS omit it when
+3 is configured). ``not``, ``after``, ``equals`` and ``default`` are the constraint members whose ``${name}``
+references are resolved, since their point is to compare with a variable; a JSON Schema is left as written.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from harness.outcomes import HarnessError
 from ocppj.schemas import FORMAT_CHECKER
 from ocppj.timefmt import parse_time
 
-CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after"})
-_RESOLVED_CONSTRAINT_KEYS = ("not", "after")  # compared with the actual value, so their references are resolved
+CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after", "equals", "default"})
+# The constraint members that hold values to compare with, so ``${name}`` references in them are resolved.
+RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after", "equals", "default"})
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -58,9 +63,8 @@ def resolve(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, Mapping):
         if is_constraint(value):
             resolved = dict(value)  # JSON Schema keywords are not resolved
-            for key in _RESOLVED_CONSTRAINT_KEYS:
-                if key in resolved:
-                    resolved[key] = resolve(resolved[key], variables)
+            for key in RESOLVED_CONSTRAINT_KEYS & resolved.keys():
+                resolved[key] = resolve(resolved[key], variables)
             return resolved
         return {key: resolve(item, variables) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -105,6 +109,9 @@ def match(pattern: Any, actual: Any, path: str = "") -> list[Mismatch]:
             if key not in actual:
                 if is_constraint(expected) and (expected.get("absent") or expected.get("optional")):
                     continue
+                if is_constraint(expected) and "default" in expected:
+                    found.extend(_check_constraint(expected, expected["default"], where, defaulted=True))
+                    continue
                 found.append(Mismatch(where, f"missing; expected {_render(expected)}"))
                 continue
             found.extend(match(expected, actual[key], where))
@@ -123,12 +130,18 @@ def match(pattern: Any, actual: Any, path: str = "") -> list[Mismatch]:
     return []
 
 
-def _check_constraint(constraint: Mapping[str, Any], actual: Any, path: str) -> list[Mismatch]:
+def _check_constraint(
+    constraint: Mapping[str, Any], actual: Any, path: str, *, defaulted: bool = False
+) -> list[Mismatch]:
+    """``defaulted``: the member is missing and ``actual`` is the constraint's ``default``, which messages say."""
     if constraint.get("absent"):
         return [Mismatch(path, f"must be absent, got {_render(actual)}")]
+    got = f"missing, which counts as {_render(actual)}" if defaulted else _render(actual)
     found: list[Mismatch] = []
+    if "equals" in constraint and match(constraint["equals"], actual, path):
+        found.append(Mismatch(path, f"expected {_render(constraint['equals'])}, got {got}"))
     if "not" in constraint and not match(constraint["not"], actual, path):
-        found.append(Mismatch(path, f"must differ from {_render(constraint['not'])}, got {_render(actual)}"))
+        found.append(Mismatch(path, f"must differ from {_render(constraint['not'])}, got {got}"))
     if "after" in constraint:
         found.extend(_check_after(constraint["after"], actual, path))
     schema = constraint.get("schema")

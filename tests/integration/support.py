@@ -20,10 +20,53 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
+from harness.config import BUNDLED_DIAGNOSTICS_PATH, BUNDLED_FIRMWARE_PATH
 
 # (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
 # texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
 Mutation = Callable[[list[Any], dict[str, list[Any]]], str | list[str] | None]
+
+
+# ----------------------------------------------------------------- mutations: one CSMS answer or CALL broken
+
+
+def answer(
+    action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None
+) -> Mutation:
+    """Rewrite the CSMS's CALLRESULT to the station's ``action`` (optionally only for matching requests)."""
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == action and (when is None or when(call[1])):
+            frame = [3, frame[1], change(frame[2])]
+        return json.dumps(frame)
+
+    return mutate
+
+
+def call_error_for(action: str, *, when: Callable[[dict[str, Any]], bool]) -> Mutation:
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        call = pending.get(frame[1]) if frame[0] == 3 else None
+        if call is not None and call[0] == action and when(call[1]):
+            return json.dumps([4, frame[1], "InternalError", "broken on purpose", {}])
+        return json.dumps(frame)
+
+    return mutate
+
+
+def csms_call(action: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutation:
+    """Rewrite a CALL the CSMS sends."""
+
+    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
+        if frame[0] == 2 and frame[2] == action:
+            frame = [2, frame[1], action, change(frame[3])]
+        return json.dumps(frame)
+
+    return mutate
+
+
+def with_status(status: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda payload: {**payload, "idTagInfo": {"status": status}}
 
 
 @dataclass
@@ -129,7 +172,14 @@ def target_document(
     ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger"],
+        "profiles": [
+            "Core",
+            "FirmwareManagement",
+            "LocalAuthListManagement",
+            "SmartCharging",
+            "RemoteTrigger",
+            "Reservation",
+        ],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
@@ -147,50 +197,11 @@ def target_document(
             "parent": "GROUP_0001",
         },
         "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
-        "test_data": {"reservation_expiry_s": 3},
         "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
+        "test_data": {  # the bundled CSMS's file server, reached directly
+            "firmware_url": api_url + BUNDLED_FIRMWARE_PATH,
+            "diagnostics_location": api_url + BUNDLED_DIAGNOSTICS_PATH,
+            "reservation_expiry_s": 3,
+        },
     }
-
-
-# ----------------------------------------------------------------------------- deliberately broken CSMS answers
-# Mutations for the BROKEN tables of test_suite_bundled.py and the broken_*.py modules merged into it.
-
-
-def answer(
-    action: str, change: Callable[[dict[str, Any]], Any], *, when: Callable[[dict[str, Any]], bool] | None = None
-) -> Mutation:
-    """Rewrite the CSMS's CALLRESULT to the station's ``action`` (optionally only for matching requests)."""
-
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        call = pending.get(frame[1]) if frame[0] == 3 else None
-        if call is not None and call[0] == action and (when is None or when(call[1])):
-            frame = [3, frame[1], change(frame[2])]
-        return json.dumps(frame)
-
-    return mutate
-
-
-def call_error_for(action: str, *, when: Callable[[dict[str, Any]], bool]) -> Mutation:
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        call = pending.get(frame[1]) if frame[0] == 3 else None
-        if call is not None and call[0] == action and when(call[1]):
-            return json.dumps([4, frame[1], "InternalError", "broken on purpose", {}])
-        return json.dumps(frame)
-
-    return mutate
-
-
-def csms_call(action: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutation:
-    """Rewrite a CALL the CSMS sends."""
-
-    def mutate(frame: list[Any], pending: dict[str, list[Any]]) -> str | None:
-        if frame[0] == 2 and frame[2] == action:
-            frame = [2, frame[1], action, change(frame[3])]
-        return json.dumps(frame)
-
-    return mutate
-
-
-def with_status(status: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    return lambda payload: {**payload, "idTagInfo": {"status": status}}

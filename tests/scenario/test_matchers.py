@@ -81,3 +81,36 @@ def test_after_an_incomparable_bound_is_the_harness_s_mistake_not_the_csms_s() -
     with pytest.raises(HarnessError, match="'after' compares with a number or an RFC 3339 date-time, not \"soon\""):
         matchers.match({"expiryDate": {"after": "soon"}}, {"expiryDate": T0})
     assert matchers.match({"x": {"after": 1, "optional": True}}, {}) == []
+
+
+def test_equals_and_default_are_resolved() -> None:
+    variables = {"test.number_phases": 1}
+    pattern = {"numberPhases": {"equals": "${test.number_phases}", "default": 3}}
+    assert matchers.resolve(pattern, variables) == {"numberPhases": {"equals": 1, "default": 3}}
+
+
+@pytest.mark.parametrize(
+    ("configured", "actual", "problems"),
+    [
+        (3, {"numberPhases": 3}, []),
+        (3, {}, []),  # OCPP 1.6 §7 ChargingSchedulePeriod: a missing numberPhases means 3
+        (3, {"numberPhases": 1}, ["numberPhases: expected 3, got 1"]),
+        (1, {"numberPhases": 1}, []),
+        (1, {}, ["numberPhases: expected 1, got missing, which counts as 3"]),
+        (1, {"numberPhases": "1"}, ['numberPhases: expected 1, got "1"']),
+    ],
+)
+def test_a_missing_member_counts_as_its_default(
+    configured: int, actual: dict[str, object], problems: list[str]
+) -> None:
+    pattern = matchers.resolve({"numberPhases": {"equals": "${n}", "default": 3}}, {"n": configured})
+    assert [str(m) for m in matchers.match(pattern, actual)] == problems
+
+
+def test_default_is_checked_by_schema_and_not_too() -> None:
+    assert matchers.match({"x": {"default": 3, "schema": {"maximum": 2}}}, {}) != []
+    assert matchers.match({"x": {"default": 3, "not": 3}}, {}) == [
+        matchers.Mismatch("x", "must differ from 3, got missing, which counts as 3")
+    ]
+    assert matchers.match({"x": {"equals": {"a": 1}}}, {"x": {"a": 1, "b": 2}}) == []  # like a literal: a subset
+    assert [str(m) for m in matchers.match({"x": {"equals": 1}}, {})] == ['x: missing; expected {"equals": 1}']

@@ -248,7 +248,8 @@ def test_bad_json_schema_in_a_constraint(write: WriteFile, problems: Problems) -
         "TC_A.yaml:10:31: 'schema' must be a JSON Schema (a mapping), not a string ('text')",
         "TC_A.yaml:12:22: 'optional' needs a 'schema' next to it (e.g. {optional: true, schema: {...}})",
         "TC_A.yaml:13:34: 'absent' must be true; got false",
-        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
+        "TC_A.yaml:13:49: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'after', "
+        "'equals' or 'default'",
     ]
 
 
@@ -584,7 +585,8 @@ def test_not_constraint_mistakes(write: WriteFile, problems: Problems) -> None:
     assert problems(path) == [
         "TC_A.yaml:9:28: undefined variable '${tx_b}'; did you mean '${tx_a}'?",
         "TC_A.yaml:10:24: 'not' takes a value to differ from (e.g. {not: \"${tx_a}\"}), not another constraint",
-        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
+        "TC_A.yaml:11:19: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'after', "
+        "'equals' or 'default'",
     ]
 
 
@@ -611,7 +613,8 @@ def test_after_constraint_and_wait_reference_mistakes(write: WriteFile, problems
         f"TC_A.yaml:7:27: {after}'tomorrow'",
         f'TC_A.yaml:8:30: {after}{{"schema": {{"type": "integer"}}}}',
         "TC_A.yaml:9:22: undefined variable '${time.later}'; did you mean '${time.yesterday}'?",
-        "TC_A.yaml:10:20: 'absent: true' cannot be combined with 'schema', 'optional', 'not' or 'after'",
+        "TC_A.yaml:10:20: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'after', "
+        "'equals' or 'default'",
         f"TC_A.yaml:10:28: {after}true",
         "TC_A.yaml:11:11: undefined variable '${test.reservation_expiry}'; "
         "did you mean '${test.reservation_expiry_s}'?",
@@ -643,4 +646,35 @@ def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile
         "scenarios/robustness/TC_R.yaml:6:5: a raw step needs exactly one of expect_error, expect, "
         "expect_silence_s, expect_close; it has expect_error, expect_close",
         "scenarios/robustness/TC_R.yaml:10:10: 'hex' must be pairs of hex digits, e.g. \"5b 32 c3 28\"; got 'c3 2'",
+    ]
+
+
+def test_equals_and_default_mistakes(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "TC_A.yaml",
+        """
+        id: TC_A
+        title: t
+        profile: Core
+        steps:
+          - expect_call: SetChargingProfile
+            match:
+              connectorId: {equals: "${connectr}"}
+              csChargingProfiles:
+                stackLevel: {default: 0}
+                chargingProfileKind: {equals: {optional: true, schema: {}}}
+                validFrom: {optional: true, default: "x", equals: "${test.stack_level}"}
+                validTo: {absent: true, default: 1}
+        """,
+    )
+    assert problems(path) == [
+        "TC_A.yaml:7:29: undefined variable '${connectr}'; did you mean '${connector}'?",
+        "TC_A.yaml:9:21: 'default' needs 'equals', 'schema' or 'not' next to it, which check it when the member "
+        'is missing (e.g. {equals: "${test.number_phases}", default: 3})',
+        "TC_A.yaml:10:39: 'equals' takes a value to match (e.g. {equals: \"${test.number_phases}\", default: 3}), "
+        "not another constraint",
+        "TC_A.yaml:11:20: 'optional' and 'default' cannot be used together: a missing member either passes or "
+        "counts as the default",
+        "TC_A.yaml:12:18: 'absent: true' cannot be combined with 'schema', 'optional', 'not', 'after', "
+        "'equals' or 'default'",
     ]
