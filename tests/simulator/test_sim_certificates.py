@@ -10,8 +10,8 @@ import hashlib
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 from security_kit import ISSUED_AT, cpo_ca, manufacturer_ca, other_ca, root_pem
 from sim_kit import T0
 
@@ -30,7 +30,7 @@ def test_hash_data_agrees_with_the_csms_pki_for_roots_and_leaves(algorithm: str)
     leaf = ca.issue_station_certificate(serial_number="CP-1", cpo_name="CPO", now=ISSUED_AT).certificate
     for certificate, issuer in ((ca.certificate, ca.certificate), (leaf, ca.certificate)):
         ours = certificates.hash_data(certificate, issuer, algorithm)
-        theirs = certificate_hash_data(certificate, issuer=issuer, hash_algorithm=algorithm)  # type: ignore[arg-type]
+        theirs = certificate_hash_data(certificate, issuer=issuer, hash_algorithm=algorithm)
         assert ours == theirs.to_ocpp()
         assert ours["serialNumber"] == format(certificate.serial_number, "X")
         assert not ours["serialNumber"].startswith("0")
@@ -94,8 +94,6 @@ def test_weak_keys_are_refused() -> None:
     assert "under 2048 (A00.FR.502)" in (certificates.properties_problem(strong_leaf, T0) or "")
     small_ec = ec.generate_private_key(ec.SECP192R1()).public_key()
     assert "under 224 (A00.FR.503)" in (certificates.key_problem(small_ec) or "")
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
     assert "name RSA, DSA and EC keys" in (
         certificates.key_problem(ed25519.Ed25519PrivateKey.generate().public_key()) or ""
     )
@@ -216,3 +214,28 @@ def _leaf_of(sub: x509.Certificate, key_owner: CertificateAuthority) -> x509.Cer
         .not_valid_after(start + dt.timedelta(days=30))
     )
     return builder.sign(key_owner.credential.private_key, hashes.SHA256())
+
+
+def _self_signed(key: ed25519.Ed25519PrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "Odd")])
+    start = ISSUED_AT - dt.timedelta(minutes=5)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+    )
+    return builder.sign(key, None)
+
+
+def test_keys_and_certificates_of_kinds_the_whitepaper_does_not_name() -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    with pytest.raises(CertificateError, match="expected an RSA or EC private key"):
+        certificates.read_private_key(pem.decode())
+    odd = _self_signed(key)
+    assert "cannot verify firmware" in (certificates.firmware_signature_problem(odd, "AAAA", DIGEST) or "")
+    assert not certificates.is_ca(odd)  # no basicConstraints at all

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from cryptography import x509
@@ -20,7 +21,7 @@ KEY_16 = "00112233445566778899AABBCCDDEEFF"
 def profile_3(**fields: object) -> Sim:
     issued = cpo_ca().issue_station_certificate(serial_number="SN-1", cpo_name=CPO, now=ISSUED_AT)
     return booted(
-        config={"SecurityProfile": "3", "CpoName": CPO, **fields.pop("config", {})},  # type: ignore[dict-item]
+        config={"SecurityProfile": "3", "CpoName": CPO, **fields.pop("config", {})},
         serial_number="SN-1",
         central_system_roots=(root_pem(cpo_ca()),),
         client_certificate=issued.certificate_pem(),
@@ -42,7 +43,7 @@ def csr_of(sim: Sim) -> str:
 
 
 def signed(csr: str, ca: CertificateAuthority | None = None, **fields: object) -> str:
-    return (ca or cpo_ca()).sign_csr(csr, now=ISSUED_AT, **fields).chain_pem  # type: ignore[arg-type]
+    return (ca or cpo_ca()).sign_csr(csr, now=ISSUED_AT, **fields).chain_pem
 
 
 def test_tc_074_sign_then_reconnect_with_the_new_certificate() -> None:
@@ -96,7 +97,7 @@ def mismatched_key(csr: str) -> str:
     ],
     ids=["garbage", "foreign-ca", "other-key", "expired"],
 )
-def test_invalid_chains_are_rejected_with_the_event(make, problem: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_chains_are_rejected_with_the_event(make: Callable[[str], str], problem: str) -> None:
     sim = profile_3()
     trigger(sim, "SignChargePointCertificate")
     chain = make(csr_of(sim))

@@ -114,7 +114,7 @@ def test_spec_password_is_stored_as_hex_and_kept_out_of_repr() -> None:
 )
 def test_spec_security_material_is_checked(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        StationSpec(station_id="CP-1", **fields)  # type: ignore[arg-type]
+        StationSpec(station_id="CP-1", **fields)
 
 
 def test_spec_refuses_a_leaf_as_root_and_a_foreign_key() -> None:
@@ -312,3 +312,15 @@ def test_settings_type() -> None:
     settings = ConnectionSettings(security_profile=2, username="CP-1", password=b"p")
     assert settings.uses_tls and settings.scheme == "wss" and settings.authorization_header() is not None
     assert ConnectionSettings(security_profile=1, username="CP-1").authorization_header() is None
+
+
+def test_a_reconnect_the_network_took_first_is_not_done_twice() -> None:
+    sim = booted(config={"SecurityProfile": "1", "AuthorizationKey": KEY_16})
+    change(sim, "AuthorizationKey", OCTT_KEY)
+    sim.go_offline()
+    sim.advance(RECONNECT_GRACE_S)
+    sim.go_online()
+    sim.advance(1)
+    assert sim.connections == 2 and sim.settings[-1].password == b"OCA_OCTT_admin_test"
+    sim.advance(10)
+    assert sim.connections == 2

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from security_kit import ISSUED_AT, cpo_ca, install, manufacturer_ca, other_ca, root_pem, shown
-from sim_kit import booted
+from sim_kit import Sim, booted
 
 from csms.pki import CertificateAuthority, certificate_hash_data, certificate_pem
 
@@ -17,12 +19,12 @@ CS_ROOT = "CentralSystemRootCertificate"
 MAKER_ROOT = "ManufacturerRootCertificate"
 
 
-def ids(sim, kind: str = CS_ROOT) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def ids(sim: Sim, kind: str = CS_ROOT) -> Any:
     return sim.call("GetInstalledCertificateIds", {"certificateType": kind})
 
 
 @pytest.mark.parametrize(("kind", "ca"), [(MAKER_ROOT, manufacturer_ca), (CS_ROOT, cpo_ca)], ids=["075_1", "075_2"])
-def test_tc_075_install_then_list(kind: str, ca) -> None:  # type: ignore[no-untyped-def]
+def test_tc_075_install_then_list(kind: str, ca: Callable[[], CertificateAuthority]) -> None:
     sim = booted()
     assert ids(sim, kind) == {"status": "NotFound"}  # M03.FR.02
     assert install(sim, ca(), kind) == {"status": "Accepted"}
@@ -38,7 +40,7 @@ def test_installing_the_same_root_twice_keeps_one() -> None:
     sim = booted()
     install(sim, cpo_ca())
     assert install(sim, cpo_ca()) == {"status": "Accepted"}
-    assert len(ids(sim)["certificateHashData"]) == 1  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 1
 
 
 @pytest.mark.parametrize("algorithm", ["SHA256", "SHA384", "SHA512"])
@@ -47,12 +49,12 @@ def test_tc_076_delete_with_the_reported_algorithm(algorithm: str) -> None:
     install(sim, cpo_ca())
     install(sim, other_ca())  # "Root 2"
     listed = ids(sim)["certificateHashData"]
-    assert [entry["hashAlgorithm"] for entry in listed] == [algorithm, algorithm]  # type: ignore[index,union-attr]
-    root_2 = certificate_hash_data(other_ca().certificate, hash_algorithm=algorithm).to_ocpp()  # type: ignore[arg-type]
-    assert listed[1] == root_2  # type: ignore[index]
+    assert [entry["hashAlgorithm"] for entry in listed] == [algorithm, algorithm]
+    root_2 = certificate_hash_data(other_ca().certificate, hash_algorithm=algorithm).to_ocpp()
+    assert listed[1] == root_2
     shouting = {key: value.upper() for key, value in root_2.items()}  # CiStrings (§6.5, §6.6)
     assert sim.call("DeleteCertificate", {"certificateHashData": shouting}) == {"status": "Accepted"}
-    assert ids(sim)["certificateHashData"] == [listed[0]]  # type: ignore[index]
+    assert ids(sim)["certificateHashData"] == [listed[0]]
     assert sim.call("DeleteCertificate", {"certificateHashData": root_2}) == {"status": "NotFound"}
 
 
@@ -73,7 +75,7 @@ def test_the_last_central_system_root_in_use_is_not_deleted() -> None:
     assert sim.call("DeleteCertificate", {"certificateHashData": data}) == {"status": "Failed"}
     install(sim, other_ca())
     assert sim.call("DeleteCertificate", {"certificateHashData": data}) == {"status": "Accepted"}
-    assert ids(sim)["certificateHashData"] == [certificate_hash_data(other_ca().certificate).to_ocpp()]  # type: ignore[index]
+    assert ids(sim)["certificateHashData"] == [certificate_hash_data(other_ca().certificate).to_ocpp()]
 
 
 def test_a_manufacturer_root_may_go_even_on_tls() -> None:
@@ -99,7 +101,7 @@ def test_delete_answer_override_deletes_only_what_the_station_would() -> None:
         sim.call("DeleteCertificate", {"certificateHashData": absent}, answer={"status": "Accepted"})["status"]
         == "Accepted"
     )
-    assert len(ids(sim)["certificateHashData"]) == 1  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 1
 
 
 def test_tc_078_invalid_central_system_certificate() -> None:
@@ -162,11 +164,11 @@ def test_additional_root_certificate_check_replaces_with_fallback() -> None:
     assert install_text(sim, certificate_pem(cross)) == {"status": "Accepted"}  # M05.FR.11
     listed = ids(sim)["certificateHashData"]
     expected_new = certificate_hash_data(cross, issuer=cpo_ca().certificate).to_ocpp()
-    assert listed == [expected_new, certificate_hash_data(cpo_ca().certificate).to_ocpp()]  # type: ignore[comparison-overlap]
+    assert listed == [expected_new, certificate_hash_data(cpo_ca().certificate).to_ocpp()]
     assert len(sim.cp.connection_settings(sim.now).central_system_roots) == 2
     sim.drop_link()
     sim.connect()  # on profile 0 the root did not serve the connection: the fallback stays
-    assert len(ids(sim)["certificateHashData"]) == 2  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 2
 
 
 def test_the_root_fallback_goes_after_a_tls_connection() -> None:
@@ -178,10 +180,10 @@ def test_the_root_fallback_goes_after_a_tls_connection() -> None:
         common_name="Next Root", organization="Test CPO", algorithm="ecdsa", now=ISSUED_AT
     )
     assert install_text(sim, certificate_pem(_signed_by(successor, cpo_ca()))) == {"status": "Accepted"}
-    assert len(ids(sim)["certificateHashData"]) == 2  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 2
     sim.drop_link()
     sim.connect()  # M05.FR.12
-    assert len(ids(sim)["certificateHashData"]) == 1  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 1
     assert "fallback root removed" in (sim.cp.security_log[-1].tech_info or "")
 
 
@@ -194,7 +196,7 @@ def test_the_fallback_root_may_be_deleted() -> None:
     install_text(sim, certificate_pem(_signed_by(successor, cpo_ca())))
     old = certificate_hash_data(cpo_ca().certificate).to_ocpp()
     assert sim.call("DeleteCertificate", {"certificateHashData": old}) == {"status": "Accepted"}
-    assert len(ids(sim)["certificateHashData"]) == 1  # type: ignore[arg-type]
+    assert len(ids(sim)["certificateHashData"]) == 1
 
 
 def test_expired_roots_are_rejected() -> None:
@@ -206,7 +208,7 @@ def test_expired_roots_are_rejected() -> None:
     assert "expired" in (sim.cp.security_log[-1].tech_info or "")
 
 
-def install_text(sim, text: str, kind: str = CS_ROOT) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def install_text(sim: Sim, text: str, kind: str = CS_ROOT) -> dict[str, Any]:
     return sim.call("InstallCertificate", {"certificateType": kind, "certificate": text})
 
 
@@ -224,3 +226,9 @@ def _signed_by(successor: CertificateAuthority, old: CertificateAuthority) -> x5
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
     )
     return builder.sign(old.credential.private_key, hashes.SHA256())
+
+
+def test_get_installed_certificate_ids_answer_override() -> None:
+    answer = {"status": "NotFound"}
+    sim = booted(central_system_roots=(root_pem(cpo_ca()),))
+    assert sim.call("GetInstalledCertificateIds", {"certificateType": CS_ROOT}, answer=answer) == answer
