@@ -267,3 +267,10 @@ def test_default_payloads_of_the_whitepaper_messages() -> None:
     sim = booted(central_system_roots=(root_pem(cpo_ca()),))
     csr = sim.cp.default_payload("SignCertificate", connector_id=0, id_tag=None, now=sim.now)["csr"]
     assert sim.call("CertificateSigned", {"certificateChain": signed(csr)}) == {"status": "Accepted"}
+
+
+def test_the_default_cpo_name_is_the_test_pki_organisation() -> None:
+    """So the bundled CSMS's CA finds its CPO in the CSR's O (A00.FR.404) without configuration."""
+    from csms.pki import DEFAULT_CPO_NAME
+
+    assert booted().cp.configuration()["CpoName"] == DEFAULT_CPO_NAME
