@@ -9,15 +9,19 @@ The sans-I/O model hands out :class:`~simulator.model.TransferJob` objects; a ru
 
     async def run(job: TransferJob) -> None:
         outcome = await perform(job, session=http)
-        station.transfer_finished(job.job_id, ok=outcome.ok, detail=outcome.detail, now=clock.now())
+        station.transfer_finished(
+            job.job_id, ok=outcome.ok, detail=outcome.detail, sha256=outcome.sha256, now=clock.now()
+        )
 
 A *download* (firmware) is an HTTP(S) GET that follows redirects, takes only a 2xx answer, and reads the body in
-chunks, giving up past ``job.max_bytes``; the detail names its size and SHA-256. An *upload* (diagnostics) is an
-HTTP(S) PUT of the file to ``job.url`` (the model has already appended the file name to a directory location):
-what ``curl --upload-file`` does, which is how chargers built on EVerest upload diagnostics to an ``http://``
-location; it takes only a 2xx answer. Credentials in the URL (``https://user:password@host/...``) are sent as
-HTTP Basic authentication. ``ftp://`` (and ``ftps://``, ``sftp://``) locations, common in OCPP deployments, are
-reported as failed with the reason, as is any other scheme. The whole transfer is bounded by ``job.timeout_s``.
+chunks, giving up past ``job.max_bytes``; the detail names its size and SHA-256, and ``sha256`` carries the digest,
+which the model needs to verify a signed firmware image (whitepaper L01.FR.04; pass it to ``transfer_finished``).
+An *upload* (diagnostics, logs) is an HTTP(S) PUT of the file to ``job.url`` (the model has already appended the
+file name to a directory location): what ``curl --upload-file`` does, which is how chargers built on EVerest upload
+diagnostics to an ``http://`` location; it takes only a 2xx answer. Credentials in the URL
+(``https://user:password@host/...``) are sent as HTTP Basic authentication. ``ftp://`` (and ``ftps://``,
+``sftp://``) locations, common in OCPP deployments, are reported as failed with the reason, as is any other scheme.
+The whole transfer is bounded by ``job.timeout_s``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ _FTP_SCHEMES = frozenset({"ftp", "ftps", "sftp"})
 class TransferOutcome:
     ok: bool
     detail: str
+    sha256: bytes | None = None  # the SHA-256 of a downloaded body
 
 
 async def perform(job: TransferJob, *, session: aiohttp.ClientSession | None = None) -> TransferOutcome:
@@ -78,7 +83,7 @@ async def _download(session: aiohttp.ClientSession, job: TransferJob) -> Transfe
             if size > job.max_bytes:
                 return TransferOutcome(False, f"more than the {job.max_bytes} bytes allowed")
             digest.update(chunk)
-    return TransferOutcome(True, f"{size} bytes, sha256 {digest.hexdigest()}")
+    return TransferOutcome(True, f"{size} bytes, sha256 {digest.hexdigest()}", digest.digest())
 
 
 async def _upload(session: aiohttp.ClientSession, job: TransferJob) -> TransferOutcome:

@@ -4,7 +4,8 @@ The station is split by concern into cooperating classes: this base holds the st
 can be read on its own), :mod:`~simulator.model.sessions` the charging sessions, and
 :mod:`~simulator.model.machine` transport, registration, timers and the public interface; per-profile mixins
 (:mod:`~simulator.model.core_calls`, :mod:`~simulator.model.remote_trigger`, :mod:`~simulator.model.local_list`,
-:mod:`~simulator.model.reservations`, :mod:`~simulator.model.smart_charging`, :mod:`~simulator.model.firmware`)
+:mod:`~simulator.model.reservations`, :mod:`~simulator.model.smart_charging`, :mod:`~simulator.model.firmware`,
+and the security whitepaper's :mod:`~simulator.model.security` and :mod:`~simulator.model.security_transfers`)
 answer CSMS calls on top. Where a profile changes what happens at the connectors, the sessions ask it through the
 hooks at the end of this class, which do nothing until a profile's mixin overrides them.
 """
@@ -37,9 +38,12 @@ from simulator.model.queue import Entry, Outbox
 from simulator.model.spec import StationSpec
 
 if TYPE_CHECKING:
+    from simulator.model.certificates import ClientCredential, InstalledCertificate, PendingCsr
     from simulator.model.composite import ChargingProfile
     from simulator.model.firmware import DiagnosticsUpload, FirmwareUpdate, TransferJob, TransferReport
     from simulator.model.reservations import Reservation
+    from simulator.model.security import PendingReconnect, SecurityEvent
+    from simulator.model.security_transfers import LogUpload
     from simulator.model.smart_charging import InstalledProfile
 
 ACCEPTED = "Accepted"
@@ -125,6 +129,26 @@ class StationBase:
         self._next_job_id = 1
         self._firmware_report: str | None = None
         self._out_of_service = False
+        # The security whitepaper (edition 3), non-volatile but for the reconnect: the trust store (M03-M05) with
+        # the CentralSystemRootCertificate kept as fallback under AdditionalRootCertificateCheck (M05.FR.11), the
+        # station's certificates (A02.FR.09/10) and the key pair of the CSR in progress, the certificate a renewal
+        # was asked for (A03), the security log (A04.FR.04), the profile to fall back to while the new one has not
+        # connected yet and how often it failed (A05.FR.08), a reconnect with new credentials (A01, A05), the log
+        # upload (N01), and what the signed firmware flow last reported (L01.FR.28/29) or owes after its reboot.
+        self._certificates: list[InstalledCertificate] = []
+        self._root_fallback: InstalledCertificate | None = None
+        self._client_credentials: list[ClientCredential] = []
+        self._pending_csr: PendingCsr | None = None
+        self._renewal_asked_for: ClientCredential | None = None
+        self._security_log: list[SecurityEvent] = []
+        self._security_profile = 0  # the SecurityProfile setting as last applied
+        self._profile_fallback: int | None = None
+        self._profile_failures = 0
+        self._reconnect: PendingReconnect | None = None
+        self._log_upload: LogUpload | None = None
+        self._signed_firmware_status = "Idle"
+        self._signed_firmware_request_id: int | None = None
+        self._signed_firmware_report: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ read-only views
 
@@ -281,3 +305,11 @@ class StationBase:
 
     def _remote_profile_accepted(self, connector: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
         """A RemoteStartTransaction was Accepted: keep its chargingProfile for the transaction it starts (§5.11)."""
+
+    def _change_refused(self, name: str, value: str) -> bool:
+        """Whether a ChangeConfiguration the key's type allows is still Rejected: a SecurityProfile lower than
+        the current one or without its prerequisites (whitepaper A05.FR.01-04)."""
+        return False
+
+    def _security_event(self, event_type: str, at: float, tech_info: str | None = None) -> None:
+        """A security event of the whitepaper's §8 happened: logged, and sent when it is to be (A04)."""

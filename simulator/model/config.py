@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from ocpp.v16.enums import Measurand
 
-KeyKind = Literal["bool", "int", "measurands", "phase_rotation", "profiles", "rate_units", "choice"]
+KeyKind = Literal[
+    "bool", "int", "measurands", "phase_rotation", "profiles", "rate_units", "choice", "hex_password", "text"
+]
 
 # ConfigurationStatus of OCPP 1.6 §6.9 that the model produces itself ("RebootRequired" is never needed: every
 # key takes effect at once).
@@ -61,6 +63,8 @@ class KeySpec:
     default: str
     max_length_key: str | None = None  # for comma-separated lists: the key holding the maximum item count
     choices: tuple[str, ...] = ()  # for kind "choice": the values the key takes
+    maximum: int | None = None  # for kind "int": the largest value; for kind "text": the longest
+    writeonly: bool = False  # GetConfiguration never reports its value (whitepaper §7.2 AuthorizationKey)
 
 
 def core_keys(*, connectors: int) -> tuple[KeySpec, ...]:
@@ -151,13 +155,94 @@ def simulator_keys() -> tuple[KeySpec, ...]:
     )
 
 
+DEFAULT_CPO_NAME = "ocpp-harness Test CPO"
+"""CpoName until a target or the CSMS sets another (the organisation of the project's test PKI)."""
+
+SECURITY_PROFILES = ("0", "1", "2", "3")
+AUTHORIZATION_KEY_BYTES = (16, 20)  # whitepaper A00.FR.205/304: 16 to 20 bytes, up to 40 hexadecimal digits
+CHAIN_MAX_CHARS = 10000  # CertificateSigned.req certificateChain: string[0..10000] (whitepaper §5.1, §7.3)
+HASH_ALGORITHMS = ("SHA256", "SHA384", "SHA512")  # HashAlgorithmEnumType (whitepaper §6.12)
+
+VERIFY = "Verify"
+REJECT = "Reject"
+SUPPORTED = "Supported"
+NOT_SUPPORTED = "NotSupported"
+NEXT_CONNECTION = "NextConnection"
+RECONNECT = "Reconnect"
+EVENTS_REQUIRED = "Required"
+EVENTS_CRITICAL = "Critical"
+EVENTS_ALL = "All"
+
+
+def security_keys() -> tuple[KeySpec, ...]:
+    """The configuration keys of the OCPP 1.6 security whitepaper (edition 3, §7), with what this station does.
+
+    SecurityProfile starts at 0, "no security profile yet configured" (§7.6); it only goes up over OCPP
+    (A00.FR.005, A05). AuthorizationKey is write-only (§7.2) and empty until set. CpoName goes into the O of the
+    CSR (A02.FR.13); an empty one makes SignChargePointCertificate Rejected (A02 prerequisite).
+    """
+    return (
+        KeySpec("AdditionalRootCertificateCheck", "bool", True, "false"),
+        KeySpec("AuthorizationKey", "hex_password", False, "", writeonly=True),
+        KeySpec("CertificateSignedMaxChainSize", "int", True, str(CHAIN_MAX_CHARS), maximum=CHAIN_MAX_CHARS),
+        KeySpec("CertificateStoreMaxLength", "int", True, "20"),
+        KeySpec("CpoName", "text", False, DEFAULT_CPO_NAME, maximum=64),  # X.520 ub-organization-name
+        KeySpec("SecurityProfile", "choice", False, "0", choices=SECURITY_PROFILES),
+    )
+
+
+def security_simulator_keys() -> tuple[KeySpec, ...]:
+    """Vendor-specific keys that decide how this station plays the whitepaper's flows, read-only for the CSMS:
+
+    * SimCertificateSigned ``Reject``: every CertificateSigned is Rejected with an InvalidChargePointCertificate
+      security event (TC_077, where OCTT's charge point rejects a valid chain);
+    * SimInstallCertificate ``Reject`` / ``Fail``: every InstallCertificate is Rejected (with an
+      InvalidCentralSystemCertificate event for a CentralSystemRootCertificate, TC_078) or Failed;
+    * SimCertificateHashAlgorithm: the hashAlgorithm of GetInstalledCertificateIds, which DeleteCertificate must
+      then use (M04.FR.07; TC_076 runs with each of the three);
+    * SimSecurityEvents: which security events are sent (all are logged, A04.FR.04). ``Required``: those a
+      requirement or an OCTT case has the charge point send (InvalidChargePointCertificate, A02.FR.07;
+      InvalidCentralSystemCertificate, A00.FR.309/413; InvalidTLSVersion, InvalidTLSCipherSuite, A00.FR.315/322;
+      InvalidFirmwareSigningCertificate, InvalidFirmwareSignature, L01.FR.02/03; FirmwareUpdated, TC_080).
+      ``Critical``: also every event §8 calls critical (A04.FR.01 to the letter: StartupOfTheDevice at each boot,
+      ResetOrReboot, ...). ``All``: every event;
+    * SimSecurityProfileSwitch: when an Accepted SecurityProfile takes effect. ``NextConnection``: from the next
+      connection the station opens, as OCTT's charge point does in TC_083 (the CSMS follows with Reset(Hard));
+      ``Reconnect``: the station closes the connection at once and reconnects with it (A05.FR.06/07);
+    * SimUpdateFirmware ``NotSupported``: the plain UpdateFirmware gets CALLERROR NotSupported, as a station that
+      installs only signed firmware answers (L01.FR.20).
+    """
+    return (
+        KeySpec("SimCertificateSigned", "choice", True, VERIFY, choices=(VERIFY, REJECT)),
+        KeySpec("SimInstallCertificate", "choice", True, VERIFY, choices=(VERIFY, REJECT, FAIL)),
+        KeySpec("SimCertificateHashAlgorithm", "choice", True, HASH_ALGORITHMS[0], choices=HASH_ALGORITHMS),
+        KeySpec(
+            "SimSecurityEvents", "choice", True, EVENTS_REQUIRED, choices=(EVENTS_REQUIRED, EVENTS_CRITICAL, EVENTS_ALL)
+        ),
+        KeySpec("SimSecurityProfileSwitch", "choice", True, NEXT_CONNECTION, choices=(NEXT_CONNECTION, RECONNECT)),
+        KeySpec("SimUpdateFirmware", "choice", True, SUPPORTED, choices=(SUPPORTED, NOT_SUPPORTED)),
+    )
+
+
+def authorization_key_valid(value: str) -> bool:
+    """A00.FR.205/304: the hexadecimal form of a password of 16 to 20 bytes (32 to 40 hexadecimal digits)."""
+    low, high = AUTHORIZATION_KEY_BYTES
+    return re.fullmatch(f"(?:[0-9A-Fa-f]{{2}}){{{low},{high}}}", value) is not None
+
+
 @functools.lru_cache(maxsize=64)
 def key_table(connectors: int) -> tuple[Mapping[str, KeySpec], Mapping[str, str]]:
     """The key specifications of a station with ``connectors`` connectors, by name and by case-folded name.
 
     Immutable and the same for every station of that size, so a fleet of ten thousand shares one table
     instead of keeping ten thousand copies (some 5 KB each); the cache only memoises this pure function."""
-    keys = (*core_keys(connectors=connectors), *profile_keys(), *simulator_keys())
+    keys = (
+        *core_keys(connectors=connectors),
+        *profile_keys(),
+        *security_keys(),
+        *simulator_keys(),
+        *security_simulator_keys(),
+    )
     specs = {spec.name: spec for spec in keys}
     return MappingProxyType(specs), MappingProxyType({name.casefold(): name for name in specs})
 
@@ -202,7 +287,8 @@ class Configuration:
         return None if name is None else self._specs[name]
 
     def values(self) -> dict[str, str]:
-        return dict(self._values)
+        """Every key but the write-only ones, whose value never leaves the station (whitepaper §7.2, A01.FR.12)."""
+        return {name: value for name, value in self._values.items() if not self._specs[name].writeonly}
 
     def get(self, name: str) -> str:
         return self._values[name]
@@ -267,7 +353,15 @@ class Configuration:
         return {"configurationKey": known, "unknownKey": unknown}
 
     def _entry(self, name: str) -> dict[str, Any]:
-        return {"key": name, "readonly": self._specs[name].readonly, "value": self._values[name]}
+        """A KeyValue (§7.23); ``value`` is optional there, so a write-only key is reported without one."""
+        spec = self._specs[name]
+        if spec.writeonly:
+            return {"key": name, "readonly": False}
+        return {"key": name, "readonly": spec.readonly, "value": self._values[name]}
+
+    def restore(self, name: str, value: str) -> None:
+        """Put back a value the station itself decided on (a security profile fallback, A05.FR.08)."""
+        self._values[self._specs[name].name] = value
 
     def _normalise(self, spec: KeySpec, value: str) -> str | None:
         """The value as stored, or None when the key cannot take it (§9.1 gives each key's type)."""
@@ -276,9 +370,14 @@ class Configuration:
             return folded if folded in ("true", "false") else None
         if spec.kind == "int":
             text = value.strip()
-            if not text.isascii() or not text.isdigit() or int(text) > _INT_MAX:
+            if not text.isascii() or not text.isdigit() or int(text) > (spec.maximum or _INT_MAX):
                 return None
             return str(int(text))
+        if spec.kind == "hex_password":
+            return value.upper() if authorization_key_valid(value) else None
+        if spec.kind == "text":
+            too_long = spec.maximum is not None and len(value) > spec.maximum
+            return None if too_long or not value.isprintable() else value
         if spec.kind == "measurands":
             items = [item.strip() for item in value.split(",")]
             items = [item for item in items if item]

@@ -54,10 +54,15 @@ class CoreCalls(StationMachine):
     def _on_change_configuration(
         self, payload: dict[str, Any], now: float, answer: dict[str, Any] | None
     ) -> dict[str, Any]:
-        """§5.3: unknown key NotSupported (TC_040_1), read-only or invalid value Rejected (TC_040_2)."""
+        """§5.3: unknown key NotSupported (TC_040_1), read-only or invalid value Rejected (TC_040_2), and the
+        security whitepaper's rules: an AuthorizationKey that is not 16-20 bytes in hexadecimal (A00.FR.205), a
+        SecurityProfile not higher than the current one or without its prerequisites (A05.FR.01-04)."""
         key: str = payload["key"]
         value: str = payload["value"]
         decided = self._config.check(key, value)
+        spec = self._config.lookup(key)
+        if decided == "Accepted" and spec is not None and self._change_refused(spec.name, value):
+            decided = "Rejected"
         reply = _status(answer, decided)
         if decided == "Accepted" and reply.get("status") in ("Accepted", "RebootRequired"):
             name = self._config.change(key, value)

@@ -117,6 +117,10 @@ class DiagnosticsUpload(Attempts):
     start_time: float | None = None
     stop_time: float | None = None
 
+    def covers(self, at: float) -> bool:
+        """Whether what happened at ``at`` goes into the file (between startTime and stopTime, §6)."""
+        return (self.start_time is None or at >= self.start_time) and (self.stop_time is None or at <= self.stop_time)
+
 
 def upload_url(location: str, file_name: str) -> str:
     """Where the file goes: ``location`` is a directory URI (§6 GetDiagnostics.req), so a location whose path
@@ -263,25 +267,26 @@ class FirmwareCalls(StationMachine):
         return TransferJob(job_id, DOWNLOAD, flow.location, TRANSFER_TIMEOUT_S, max_bytes=FIRMWARE_MAX_BYTES)
 
     def _attempt_done(self, flow: Attempts, ok: bool, at: float) -> None:
-        if ok:
-            if isinstance(flow, FirmwareUpdate):
-                self._downloaded(flow, at)
-            else:
-                self._diagnostics = None
-                self._notify(flow, "Uploaded", at, final=True)
-            return
-        if flow.attempts_left > 0:
+        if not ok and flow.attempts_left > 0:
             if flow.retry_interval_s > 0:
                 flow.next_attempt_at = at + flow.retry_interval_s
             else:
                 self._begin_attempt(flow, at)
             return
+        self._transfer_ended(flow, ok, at)
+
+    def _transfer_ended(self, flow: Attempts, ok: bool, at: float) -> None:
+        """The flow's transfer succeeded, or failed with no attempt left (the security whitepaper's flows extend
+        this for theirs)."""
         if isinstance(flow, FirmwareUpdate):
-            self._firmware = None
-            self._notify(flow, "DownloadFailed", at, final=True)
+            if ok:
+                self._downloaded(flow, at)
+            else:
+                self._firmware = None
+                self._notify(flow, "DownloadFailed", at, final=True)
         else:
             self._diagnostics = None
-            self._notify(flow, "UploadFailed", at, final=True)
+            self._notify(flow, "Uploaded" if ok else "UploadFailed", at, final=True)
 
     def _job_overdue(self, flow: Attempts, at: float) -> None:
         self._end_job(
@@ -398,10 +403,7 @@ class FirmwareCalls(StationMachine):
     # ------------------------------------------------------------------ the diagnostics file
 
     def _diagnostics_document(self, upload: DiagnosticsUpload, at: float) -> bytes:
-        def within(t: float) -> bool:
-            return (upload.start_time is None or t >= upload.start_time) and (
-                upload.stop_time is None or t <= upload.stop_time
-            )
+        within = upload.covers
 
         def when(t: float | None) -> str:
             return "-" if t is None else format_time(t)

@@ -410,10 +410,11 @@ class StationMachine(Sessions):
         return entry
 
     def _drop_transport(self, at: float, reason: str, *, fallback: bool) -> None:
-        """The connection is gone: a transaction message in flight stays queued (not delivered, not a failed
-        attempt); other messages are dropped, and an Authorize that cannot be answered falls back to local
-        authorization (§3.5, §4.8) when ``fallback``. StatusNotifications are not kept: the changes are
-        reported on reconnect by comparing with what the CSMS acknowledged."""
+        """The connection is gone: a transaction message (or a persistent one, such as a security event,
+        whitepaper A04.FR.02) in flight stays queued (not delivered, not a failed attempt); other messages are
+        dropped, and an Authorize that cannot be answered falls back to local authorization (§3.5, §4.8) when
+        ``fallback``. StatusNotifications are not kept: the changes are reported on reconnect by comparing with
+        what the CSMS acknowledged."""
         if not self._connected:
             return
         self._connected = False
@@ -421,11 +422,11 @@ class StationMachine(Sessions):
         if self._in_flight is not None:
             entry = self._in_flight[1]
             self._in_flight = None
-            if entry.transactional:
+            if entry.transactional or entry.persistent:
                 self._outbox.put_back(entry)
             else:
                 lost.append(entry)
-        lost.extend(self._outbox.remove_where(lambda e: not e.transactional and not e.explicit))
+        lost.extend(self._outbox.remove_where(lambda e: not e.transactional and not e.explicit and not e.persistent))
         for entry in lost:
             if entry.authorize is not None and fallback:
                 self._authorize_unanswered(entry.authorize, at)
@@ -546,13 +547,16 @@ class StationMachine(Sessions):
         reset = self._reset
         if reset is None or not reset.armed:
             return
-        if self._connected and self.wants_connection():
-            if self._in_flight is not None:
-                return
-            ready = self._outbox.ready_at(self._may_send) if self._boot_sent else None
-            if ready is not None and ready <= at:
-                return
+        if self._connected and self.wants_connection() and not self._said_all(at):
+            return
         self._go_down(at, f"{reset.kind} reset")
+
+    def _said_all(self, at: float) -> bool:
+        """Nothing in flight and nothing to send now: a reset (or a reconnect) may close the connection."""
+        if self._in_flight is not None:
+            return False
+        ready = self._outbox.ready_at(self._may_send) if self._boot_sent else None
+        return ready is None or ready > at
 
     def _end_sessions(self, reason: str, at: float) -> None:
         """Identifications in progress are dropped; running transactions stop with ``reason`` (§7.33)."""
@@ -565,9 +569,9 @@ class StationMachine(Sessions):
     def _go_down(self, at: float, reason: str) -> None:
         """Reboot: off the network for REBOOT_DELAY_S, then a new BootNotification (§4.2). Volatile state
         (explicit calls, identifications in progress) is lost; a transaction still running is stopped with
-        reason Reboot and the stop waits in the (non-volatile) queue."""
+        reason Reboot and the stop waits in the (non-volatile) queue, as persistent messages do."""
         self._drop_transport(at, reason, fallback=False)
-        for entry in self._outbox.remove_where(lambda e: not e.transactional):
+        for entry in self._outbox.remove_where(lambda e: not e.transactional and not e.persistent):
             self._record_drop(entry, reason, at)
         self._end_sessions("Reboot", at)
         self._reset = None

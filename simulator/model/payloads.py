@@ -86,6 +86,20 @@ def firmware_status(status: str) -> dict[str, Any]:
     return {"status": status}
 
 
+def security_event(event_type: str, at: float, tech_info: str | None) -> dict[str, Any]:
+    """SecurityEventNotification.req (whitepaper §5.15): type string[50], techInfo string[0..255]."""
+    payload: dict[str, Any] = {"type": event_type, "timestamp": format_time(at)}
+    if tech_info:
+        payload["techInfo"] = tech_info
+    return payload
+
+
+def with_request_id(status: str, request_id: int | None) -> dict[str, Any]:
+    """LogStatusNotification.req / SignedFirmwareStatusNotification.req (whitepaper §5.13, §5.19): the requestId
+    of the request that started the flow, left out only for Idle (N01.FR.12, L01.FR.21)."""
+    return {"status": status} if request_id is None else {"status": status, "requestId": request_id}
+
+
 # SampledValue defaults (OCPP 1.6 §7.45): a field equal to its default may be left out.
 _SAMPLED_VALUE_DEFAULTS = {
     "context": "Sample.Periodic",

@@ -31,6 +31,7 @@ class Entry:
     authorize: PendingAuthorize | None = None
     explicit: bool = False  # enqueued by a scenario ("send:" step)
     triggered: bool = False  # asked for by TriggerMessage: may be sent while Pending (§4.2)
+    persistent: bool = False  # kept across disconnects and reboots, not transactional (whitepaper A04.FR.02)
     attempts: int = 0  # failed deliveries so far (CALLERROR or timeout)
     not_before: float = -math.inf
     call: OutgoingCall | None = None  # prebuilt for explicit calls, so next_call returns the very object

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from simulator.model import certificates
 from simulator.model.config import Configuration
 
 
@@ -29,6 +30,15 @@ class StationSpec:
     power_w: float = 7400.0
     config: Mapping[str, str] = field(default_factory=dict)
     optional_fields: bool = True  # False: every message carries only what it must (payloads.required_only)
+    # The security whitepaper (edition 3): what the station was given at installation (§2.6.4). The password of
+    # HTTP Basic authentication as text (the target file's basic_auth_password; stored as the hexadecimal
+    # AuthorizationKey, A00.FR.205), the PEM roots of its trust store (M05), and its own certificate chain (leaf
+    # first) with the PEM private key for security profile 3 (A00.FR.401).
+    basic_auth_password: str | None = field(default=None, repr=False)
+    central_system_roots: tuple[str, ...] = ()
+    manufacturer_roots: tuple[str, ...] = ()
+    client_certificate: str | None = None
+    client_private_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -52,6 +62,42 @@ class StationSpec:
             problems.append(f"meter_start_wh must not be negative, got {self.meter_start_wh}")
         if self.power_w < 0:
             problems.append(f"power_w must not be negative, got {self.power_w}")
+        problems += security_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         Configuration(connectors=self.connectors, overrides=self.config)
+
+
+def security_problems(spec: StationSpec) -> list[str]:
+    """What is wrong with the security material of a spec: roots that are not self-signed CA certificates, a
+    client certificate without its key or with another one, a password given twice."""
+    problems: list[str] = []
+    if spec.basic_auth_password is not None:
+        if not spec.basic_auth_password:
+            problems.append("basic_auth_password must not be empty")
+        if any(key.casefold() == "authorizationkey" for key in spec.config):
+            problems.append("give basic_auth_password or the AuthorizationKey configuration key, not both")
+    for field_name, roots in (
+        ("central_system_roots", spec.central_system_roots),
+        ("manufacturer_roots", spec.manufacturer_roots),
+    ):
+        for index, text in enumerate(roots):
+            try:
+                root = certificates.read_certificate(text)
+            except certificates.CertificateError as exc:
+                problems.append(f"{field_name}[{index}]: {exc}")
+                continue
+            if not certificates.is_ca(root) or not certificates.issued_by(root, root):
+                problems.append(f"{field_name}[{index}]: {certificates.describe(root)} is not a self-signed root CA")
+    if (spec.client_certificate is None) != (spec.client_private_key is None):
+        problems.append("client_certificate and client_private_key go together")
+    elif spec.client_certificate is not None and spec.client_private_key is not None:
+        try:
+            chain = certificates.read_certificates(spec.client_certificate)
+            key = certificates.read_private_key(spec.client_private_key)
+        except certificates.CertificateError as exc:
+            problems.append(f"client certificate: {exc}")
+        else:
+            if not certificates.same_public_key(chain[0].public_key(), key.public_key()):
+                problems.append("client_private_key is not the key of client_certificate")
+    return problems

@@ -16,23 +16,27 @@ from ocppj.frames import ErrorCode
 from simulator.model.base import Handler
 from simulator.model.calls import CallRefused
 from simulator.model.core_calls import CoreCalls
-from simulator.model.firmware import FirmwareCalls
 from simulator.model.local_list import LocalListCalls
-from simulator.model.remote_trigger import RemoteTriggerCalls
 from simulator.model.reservations import ReservationCalls
+from simulator.model.security import SecurityCalls
+from simulator.model.security_transfers import SecurityTransfers
 from simulator.model.smart_charging import SmartChargingCalls
 from simulator.model.spec import StationSpec
 
 
-class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCalls, SmartChargingCalls, FirmwareCalls):
-    """An OCPP 1.6J charge point of the six feature profiles of OCPP 1.6 §3: powered on, not connected, not
-    registered when created.
+class ChargePoint(CoreCalls, SecurityCalls, LocalListCalls, ReservationCalls, SmartChargingCalls, SecurityTransfers):
+    """An OCPP 1.6J charge point of the six feature profiles of OCPP 1.6 §3 and the security white paper
+    (edition 3): powered on, not connected, not registered when created.
 
     Each profile is a mixin contributing handlers to ``_handlers``; those that change what happens at the
     connectors override the hooks of :class:`~simulator.model.base.StationBase` or extend the sessions'
     methods (calling ``super()``). Firmware Management adds the transfer interface: ``take_transfers``,
     ``transfer_finished``, ``transfer_wanted``, ``transfer_reports``. A station whose SupportedFeatureProfiles
     lacks a profile answers its messages as such a station would (OCPP 1.6 §9.1, SupportedFeatureProfiles).
+    The security white paper (:class:`~simulator.model.security.SecurityCalls`, which also brings Remote Trigger,
+    and :class:`~simulator.model.security_transfers.SecurityTransfers`, on top of Firmware Management) adds what a
+    runtime needs for security profiles: ``connection_settings``, ``connection_failed``,
+    ``report_security_event``, ``security_log``.
     """
 
     def __init__(self, spec: StationSpec, *, now: float) -> None:
@@ -44,6 +48,8 @@ class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCall
             **self._reservation_handlers(),
             **self._smart_charging_handlers(),
             **self._firmware_handlers(),
+            **self._security_handlers(),
+            **self._security_transfer_handlers(),
         }
 
     def handle_call(
@@ -68,6 +74,7 @@ class ChargePoint(CoreCalls, RemoteTriggerCalls, LocalListCalls, ReservationCall
         if not known:
             raise CallRefused(ErrorCode.NOT_IMPLEMENTED.value, f"unknown action {action!r}")
         if problems:
+            self._security_event("InvalidMessages", now, f"{action}: {problems[0]}")
             raise CallRefused(problems[0].error_code.value, str(problems[0]))
         if handler is None:
             raise CallRefused(ErrorCode.NOT_SUPPORTED.value, f"{action} is not supported by this charge point")

@@ -19,6 +19,7 @@ from ocppj import schemas
 from ocppj.timefmt import format_time
 from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec
 from simulator.model.calls import is_transactional
+from simulator.model.security import ConnectionSettings
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -120,6 +121,8 @@ class Csms:
             return {"idTagInfo": self.tag_info(payload["idTag"])} if "idTag" in payload else {}
         if action == "DataTransfer":
             return {"status": "UnknownVendorId"}
+        if action == "SignCertificate":
+            return {"status": "Accepted"}
         return {}
 
 
@@ -145,28 +148,32 @@ class Sim:
         self.link = False
         self.auto_connect = auto_connect
         self.connections = 0
+        self.settings: list[ConnectionSettings] = []  # what each connection was opened with
         self.follow()
 
     # -- runtime loop
 
     def follow(self) -> None:
-        """Open or close the websocket as the station wants, then send what it has."""
-        if self.link and not self.cp.wants_connection():
+        """Open or close the websocket as the station wants, then send what it has. A station that takes its
+        link as closed (``link_up`` False, to reconnect with new credentials) gets a new connection at once."""
+        if self.link and (not self.cp.wants_connection() or not self.cp.link_up):
             self.link = False
             self.held = None
             self.cp.disconnected(self.now)
         if not self.link and self.auto_connect and self.cp.wants_connection():
-            self.link = True
-            self.connections += 1
-            self.cp.connected(self.now)
+            self._open()
         self.pump()
 
     def connect(self) -> None:
         assert not self.link
+        self._open()
+        self.pump()
+
+    def _open(self) -> None:
         self.link = True
         self.connections += 1
+        self.settings.append(self.cp.connection_settings(self.now))
         self.cp.connected(self.now)
-        self.pump()
 
     def drop_link(self) -> None:
         """The websocket closes under the station (not a go_offline act)."""

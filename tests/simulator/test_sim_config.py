@@ -33,7 +33,11 @@ READ_WRITE = {
     "TransactionMessageRetryInterval": ("30", "abc"),
     "UnlockConnectorOnEVSideDisconnect": ("false", "x"),
     "WebSocketPingInterval": ("0", "99999999999"),
+    # the security whitepaper (§7.5); SecurityProfile and AuthorizationKey: test_sim_security_profile.py
+    "CpoName": ("ACME Charging", "O" * 65),
 }
+# Read-write keys whose changes follow rules of their own (whitepaper A01, A05).
+SECURITY_RULED = {"SecurityProfile", "AuthorizationKey"}
 READ_ONLY = {
     "GetConfigurationMaxKeys": "50",
     "MeterValuesAlignedDataMaxLength": "2",
@@ -55,6 +59,16 @@ READ_ONLY = {
     "SimFirmwareDownload": "Transfer",
     "SimFirmwareInstall": "Succeed",
     "SimDiagnosticsUpload": "Transfer",
+    # the security whitepaper (§7.1, §7.3, §7.4) and the simulator's keys for its flows
+    "AdditionalRootCertificateCheck": "false",
+    "CertificateSignedMaxChainSize": "10000",
+    "CertificateStoreMaxLength": "20",
+    "SimCertificateSigned": "Verify",
+    "SimInstallCertificate": "Verify",
+    "SimCertificateHashAlgorithm": "SHA256",
+    "SimSecurityEvents": "Required",
+    "SimSecurityProfileSwitch": "NextConnection",
+    "SimUpdateFirmware": "Supported",
 }
 
 
@@ -63,7 +77,7 @@ def test_tc_019_1_get_all_keys(payload: dict[str, object]) -> None:
     reply = booted().call("GetConfiguration", dict(payload))
     assert "unknownKey" not in reply
     entries = {entry["key"]: entry for entry in reply["configurationKey"]}
-    assert set(entries) == set(READ_WRITE) | set(READ_ONLY)
+    assert set(entries) == set(READ_WRITE) | set(READ_ONLY) | SECURITY_RULED
     for key in READ_WRITE:
         assert entries[key]["readonly"] is False
     for key, value in READ_ONLY.items():
@@ -95,7 +109,8 @@ def test_get_configuration_respects_max_keys() -> None:
     )
     refused = sim.refused("GetConfiguration", {"key": ["HeartbeatInterval", "NumberOfConnectors", "ResetRetries"]})
     assert refused.error_code == "OccurenceConstraintViolation"
-    assert len(sim.call("GetConfiguration", {})["configurationKey"]) == len(READ_WRITE) + len(READ_ONLY)
+    total = len(READ_WRITE) + len(READ_ONLY) + len(SECURITY_RULED)
+    assert len(sim.call("GetConfiguration", {})["configurationKey"]) == total
 
 
 def test_number_of_connectors_and_phase_rotation_follow_the_spec() -> None:

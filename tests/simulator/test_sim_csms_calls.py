@@ -349,7 +349,7 @@ def test_tc_064_data_transfer_to_csms() -> None:
     ("action", "payload"),
     [
         ("BootNotification", {"chargePointVendor": "x", "chargePointModel": "y"}),
-        ("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"}),
+        ("SecurityEventNotification", {"type": "TamperDetectionActivated", "timestamp": "2026-01-01T00:00:00Z"}),
     ],
 )
 def test_other_actions_are_not_supported(action: str, payload: dict[str, object]) -> None:

@@ -105,6 +105,7 @@ async def test_download(files: FileServer) -> None:
     outcome = await perform(download(files.url("/fw/image.bin")))
     assert outcome.ok
     assert outcome.detail == f"256000 bytes, sha256 {hashlib.sha256(IMAGE).hexdigest()}"
+    assert outcome.sha256 == hashlib.sha256(IMAGE).digest()
 
 
 async def test_download_follows_redirects_with_a_shared_session(files: FileServer) -> None:
