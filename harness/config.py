@@ -48,6 +48,7 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 class Endpoint:
     ws_url: str  # the station id is appended: <ws_url>/<station id> (OCPP-J 1.6 §3.1.1)
     api_url: str | None = None
+    ca_file: str | None = None  # wss: the CA the CSMS's server certificate is verified against (None: the system's)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +62,8 @@ class StationTarget:
     vendor: str = "ocpp-harness"
     model: str = "Simulator"
     optional_fields: bool = True  # False: the simulated station sends only the fields a message requires
+    client_certificate: str | None = None  # security profile 3: PEM file of the station's certificate (leaf first)
+    client_key: str | None = field(default=None, repr=False)  # and of its private key
 
 
 @dataclass(frozen=True)
@@ -232,13 +235,15 @@ class Target:
                 f"{_suggest(role, self.stations)}"
             ) from None
 
-    def endpoint(self, station: StationTarget) -> Endpoint:
+    def endpoint(self, station: StationTarget, profile: int | None = None) -> Endpoint:
+        """The endpoint of the station's security profile, or of ``profile`` (a station upgraded to it, TC_083)."""
+        wanted = station.security_profile if profile is None else profile
         try:
-            return self.endpoints[station.security_profile]
+            return self.endpoints[wanted]
         except KeyError:
             raise TargetError(
-                f"{self.path}: station '{station.role}' uses security profile {station.security_profile} but "
-                f"'endpoints' has no profile_{station.security_profile}"
+                f"{self.path}: station '{station.role}' uses security profile {wanted} but "
+                f"'endpoints' has no profile_{wanted}"
             ) from None
 
     def with_endpoint_urls(self, *, ws_url: str, api_url: str) -> Target:
@@ -368,6 +373,17 @@ class _Reader:
             raise self.fail(where, f"expected a number {wanted}, got {value!r}")
         return float(value)
 
+    def file(self, value: Any, where: str) -> str | None:
+        """A file path, relative to the target file's folder; it must exist (a missing CA or key is found now,
+        not at the first TLS handshake)."""
+        if value is None:
+            return None
+        text = self.string(value, where)
+        path = Path(text) if Path(text).is_absolute() else Path(self.path).parent / text
+        if not path.is_file():
+            raise self.fail(where, f"no such file {str(path)!r}")
+        return str(path)
+
     def boolean(self, value: Any, where: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(where, f"expected true or false, got {value!r}")
@@ -426,6 +442,8 @@ _STATION = (
     "vendor",
     "model",
     "optional_fields",
+    "client_certificate",
+    "client_key",
 )
 _DRIVER = (
     "kind",
@@ -473,12 +491,18 @@ def parse_target(raw: Any, path: str) -> Target:
     endpoints: dict[int, Endpoint] = {}
     raw_endpoints = r.mapping(top.get("endpoints"), "endpoints", tuple(f"profile_{n}" for n in range(4)))
     for key, value in raw_endpoints.items():
-        entry = r.mapping(value, f"endpoints.{key}", ("ws_url", "api_url"), required=("ws_url",))
+        entry = r.mapping(value, f"endpoints.{key}", ("ws_url", "api_url", "ca_file"), required=("ws_url",))
         ws_url = r.string(entry["ws_url"], f"endpoints.{key}.ws_url")
         if not ws_url.startswith(("ws://", "wss://")):
             raise r.fail(f"endpoints.{key}.ws_url", f"expected a ws:// or wss:// URL, got {ws_url!r}")
-        endpoints[int(key.removeprefix("profile_"))] = Endpoint(
-            ws_url.rstrip("/"), r.optional_string(entry.get("api_url"), f"endpoints.{key}.api_url")
+        profile_number = int(key.removeprefix("profile_"))
+        secure = ws_url.startswith("wss://")
+        if profile_number >= 2 and not secure:
+            raise r.fail(f"endpoints.{key}.ws_url", f"security profile {profile_number} is TLS: expected wss://")
+        endpoints[profile_number] = Endpoint(
+            ws_url.rstrip("/"),
+            r.optional_string(entry.get("api_url"), f"endpoints.{key}.api_url"),
+            r.file(entry.get("ca_file"), f"endpoints.{key}.ca_file"),
         )
     if not bundled and not endpoints:
         raise r.fail("endpoints", "give at least one endpoint (profile_0 .. profile_3) or set csms.bundled: true")
@@ -500,6 +524,10 @@ def parse_target(raw: Any, path: str) -> Target:
         password = r.optional_string(entry.get("basic_auth_password"), f"{where}.basic_auth_password")
         if profile in (1, 2) and not password:
             raise r.fail(where, f"security profile {profile} needs basic_auth_password (whitepaper A00.FR.202)")
+        certificate = r.file(entry.get("client_certificate"), f"{where}.client_certificate")
+        client_key = r.file(entry.get("client_key"), f"{where}.client_key")
+        if (certificate is None) != (client_key is None):
+            raise r.fail(where, "client_certificate and client_key go together (security profile 3, A00.FR.401)")
         stations[str(role)] = StationTarget(
             role=str(role),
             id=r.string(entry["id"], f"{where}.id"),
@@ -510,6 +538,8 @@ def parse_target(raw: Any, path: str) -> Target:
             vendor=r.string(entry.get("vendor", "ocpp-harness"), f"{where}.vendor"),
             model=r.string(entry.get("model", "Simulator"), f"{where}.model"),
             optional_fields=r.boolean(entry.get("optional_fields", True), f"{where}.optional_fields"),
+            client_certificate=certificate,
+            client_key=client_key,
         )
 
     raw_tokens = r.mapping(top["tokens"], "tokens", (*TOKEN_TYPES, "invalid", "parent"), required=("central",))

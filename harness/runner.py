@@ -7,17 +7,17 @@ anything the engine can decide.
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.config import Endpoint, StationTarget, Timeouts
+from harness.config import Endpoint, StationTarget
 from harness.drivers import Driver
+from harness.outcomes import HarnessError
 from harness.results import WireRecord
 from harness.scenario.engine import DriverOutcome, DriverRequest, Engine, RawFrame
 from simulator import transfers, transport
-from simulator.model import TransferJob
+from simulator.model import ConnectionSettings, TransferJob
 from simulator.station import Clock as Clock  # re-exported: the engine and its callers share it
 from simulator.transport import ConnectFailure, Link, LinkSettings, open_link
 
@@ -27,13 +27,6 @@ _MAX_IDLE_WAIT_S = 1.0
 def station_url(endpoint: Endpoint, station: StationTarget) -> str:
     """``<endpoint>/<percent-encoded station id>`` (OCPP-J 1.6 §3.1.1)."""
     return transport.station_url(endpoint.ws_url, station.id)
-
-
-def basic_auth_headers(station: StationTarget) -> dict[str, str]:
-    """``Authorization: Basic base64(id:password)`` for security profiles 1 and 2 (whitepaper A00.FR.202-204)."""
-    if station.security_profile not in (1, 2) or station.basic_auth_password is None:
-        return {}
-    return transport.basic_auth_header(station.id, station.basic_auth_password)
 
 
 @dataclass
@@ -75,23 +68,29 @@ async def _transfer(job: TransferJob, inbox: asyncio.Queue[tuple[Any, ...]]) -> 
     await inbox.put(("transfer", job.job_id, outcome))
 
 
+LinkFactory = Callable[[ConnectionSettings], LinkSettings]
+"""How to reach the CSMS for what the station wants now: its security profile picks the endpoint, its password
+the Basic header, its trust anchors and client certificate the TLS context (all may change during a case:
+TC_073 changes the password, TC_074 the certificate, TC_083 the profile)."""
+
+
+def fixed_link(url: str, *, headers: Mapping[str, str] | None = None, connect_timeout_s: float = 10.0) -> LinkFactory:
+    """One URL whatever the station wants (plain ``ws://``, no credentials unless ``headers`` say so)."""
+    settings = LinkSettings(url=url, headers=dict(headers or {}), connect_timeout_s=connect_timeout_s, compression=True)
+    return lambda wanted: settings
+
+
 async def replay(
     engine: Engine,
     *,
-    url: str,
-    headers: dict[str, str],
+    links: LinkFactory,
     driver: Driver,
     clock: Clock,
-    timeouts: Timeouts,
     on_record: Callable[[WireRecord], None],
-    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
-    """Run ``engine`` to its outcome over a real websocket (:mod:`simulator.transport`; ``ssl_context`` for
-    ``wss://``: the CSMS verified and, when it holds a certificate chain, the client certificate of security
-    profile 3). permessage-deflate is offered, as it always was to the CSMS under test."""
-    settings = LinkSettings(
-        url=url, headers=headers, ssl_context=ssl_context, connect_timeout_s=timeouts.connect_s, compression=True
-    )
+    """Run ``engine`` to its outcome over a real websocket (:mod:`simulator.transport`), each connection opened
+    as ``links`` says for the station's settings at that moment. permessage-deflate is offered, as it always was
+    to the CSMS under test."""
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
     link: _Link | None = None
     written = 0
@@ -124,6 +123,12 @@ async def replay(
             while not engine.finished:
                 await send_queued()
                 if engine.wants_connection() and link is None:
+                    try:
+                        settings = links(engine.connection_settings(clock.now()))
+                    except HarnessError as exc:
+                        engine.connection_failed(clock.now(), url="(none)", detail=str(exc))
+                        continue
+                    url = settings.url
                     ws, detail = await _open(settings)
                     if ws is None:
                         engine.connection_failed(clock.now(), url=url, detail=detail)

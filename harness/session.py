@@ -21,16 +21,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from harness.config import TOKEN_TYPES, Target, scenario_variables
+from harness.config import TOKEN_TYPES, StationTarget, Target, scenario_variables
 from harness.drivers import Driver, call_hook, make_driver
-from harness.outcomes import HarnessError
+from harness.outcomes import HarnessError, TargetError
 from harness.report import write_reports
 from harness.report.trace import TraceWriter
 from harness.results import Finding, RunResult, ScenarioResult, Verdict
-from harness.runner import Clock, basic_auth_headers, replay, station_url
+from harness.runner import Clock, LinkFactory, replay
 from harness.scenario.engine import Engine, EngineSettings
 from harness.scenario.model import Exchange, Location, Scenario
-from simulator.model import StationSpec
+from simulator import transport
+from simulator.model import ConnectionSettings, StationSpec
+from simulator.transport import LinkSettings
 
 _LAST_FRAMES = 12
 CLEANUP_RULE = "each case leaves the CSMS as it found it (OCTT D24 §1.2 general preconditions)"
@@ -337,18 +339,11 @@ async def replay_case(
     them around it; ``ocpp-harness check`` replays its probe with it). ``transaction_ids``: those the CSMS gave
     earlier in the run."""
     station = target.station(case.scenario.station)
-    endpoint = target.endpoint(station)
+    target.endpoint(station)  # a station the target cannot connect is a target error before anything runs
     clock = Clock()
-    spec = StationSpec(
-        station_id=station.id,
-        vendor=station.vendor,
-        model=station.model,
-        connectors=station.connectors,
-        optional_fields=station.optional_fields,
-    )
     engine = Engine(
         case.scenario,
-        station_spec=spec,
+        station_spec=station_spec(target, station),
         variables=scenario_variables(target, station, case.token_type or "central"),
         settings=EngineSettings(
             station_id=station.id,
@@ -361,16 +356,61 @@ async def replay_case(
         transaction_ids=transaction_ids,
         inherited_transactions=inherited_transactions,
     )
-    await replay(
-        engine,
-        url=station_url(endpoint, station),
-        headers=basic_auth_headers(station),
-        driver=driver,
-        clock=clock,
-        timeouts=target.timeouts,
-        on_record=on_record,
-    )
+    await replay(engine, links=link_factory(target, station), driver=driver, clock=clock, on_record=on_record)
     return engine
+
+
+def station_spec(target: Target, station: StationTarget) -> StationSpec:
+    """The simulated station as the target describes it: identity and connectors, and what it connects with —
+    its security profile, the Basic-auth password (profiles 1, 2), the CSMS root certificates it trusts (the CA
+    files of the target's TLS endpoints; profiles 2, 3) and its client certificate (profile 3)."""
+    roots = tuple(dict.fromkeys(_pem(e.ca_file) for e in target.endpoints.values() if e.ca_file is not None))
+    return StationSpec(
+        station_id=station.id,
+        vendor=station.vendor,
+        model=station.model,
+        connectors=station.connectors,
+        optional_fields=station.optional_fields,
+        config={"SecurityProfile": str(station.security_profile)},
+        basic_auth_password=station.basic_auth_password if station.security_profile in (1, 2) else None,
+        central_system_roots=roots,
+        client_certificate=None if station.client_certificate is None else _pem(station.client_certificate),
+        client_private_key=None if station.client_key is None else _pem(station.client_key),
+    )
+
+
+def link_factory(target: Target, station: StationTarget) -> LinkFactory:
+    """Each connection to the endpoint of the security profile the station wants at that moment (an upgrade,
+    TC_083, moves it), with its current password or certificate (TC_073, TC_074)."""
+
+    def link(wanted: ConnectionSettings) -> LinkSettings:
+        endpoint = target.endpoint(station, wanted.security_profile)
+        url = transport.station_url(endpoint.ws_url, station.id)
+        header = wanted.authorization_header()
+        context = None
+        if url.startswith("wss://"):
+            context = transport.client_ssl_context(
+                ca_file=endpoint.ca_file,
+                ca_pem="".join(wanted.central_system_roots) or None,
+                cert_pem=wanted.client_certificate_chain,
+                key_pem=wanted.client_private_key,
+            )
+        return LinkSettings(
+            url=url,
+            headers={"Authorization": header} if header else {},
+            ssl_context=context,
+            connect_timeout_s=target.timeouts.connect_s,
+            compression=True,
+        )
+
+    return link
+
+
+def _pem(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"cannot read {path}: {exc}") from None
 
 
 def _recovery_scenario(role: str) -> Scenario:

@@ -27,9 +27,11 @@ import asyncio
 import base64
 import random
 import ssl
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -54,18 +56,34 @@ def basic_auth_header(username: str, password: str) -> dict[str, str]:
 
 
 def client_ssl_context(
-    *, ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None, verify: bool = True
+    *,
+    ca_file: str | None = None,
+    cert_file: str | None = None,
+    key_file: str | None = None,
+    verify: bool = True,
+    ca_pem: str | None = None,
+    cert_pem: str | None = None,
+    key_pem: str | None = None,
 ) -> ssl.SSLContext:
-    """A TLS client context: the CSMS certificate verified against ``ca_file`` (else the system's trust store),
-    and with ``cert_file`` (and ``key_file``) the client certificate of security profile 3. TLS 1.2 at least
-    (security whitepaper A00.FR.310)."""
-    context = ssl.create_default_context(cafile=ca_file)
+    """A TLS client context: the CSMS certificate verified against ``ca_pem`` or ``ca_file`` (else the system's
+    trust store), and with ``cert_file``/``key_file`` or ``cert_pem``/``key_pem`` the client certificate of
+    security profile 3. TLS 1.2 at least (security whitepaper A00.FR.310). PEM text is what a station holds (a
+    certificate it was just issued, TC_074); ``ssl`` loads a chain only from files, so it goes through a private
+    temporary folder, removed once loaded."""
+    context = ssl.create_default_context(cafile=ca_file if ca_pem is None else None, cadata=ca_pem)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     if cert_file is not None:
         context.load_cert_chain(cert_file, key_file)
+    elif cert_pem is not None:
+        with tempfile.TemporaryDirectory(prefix="ocpp-tls-") as folder:
+            chain, key = Path(folder) / "chain.pem", Path(folder) / "key.pem"
+            chain.write_text(cert_pem, encoding="ascii")
+            key.touch(mode=0o600)
+            key.write_text(key_pem or "", encoding="ascii")
+            context.load_cert_chain(str(chain), str(key) if key_pem else None)
     return context
 
 

@@ -85,7 +85,8 @@ def test_run_names_an_unknown_target_key(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"error: {target}: stations.default: unknown key 'conector'; did you mean 'connector'? "
-        "(allowed: id, security_profile, basic_auth_password, connectors, connector, vendor, model, optional_fields)"
+        "(allowed: id, security_profile, basic_auth_password, connectors, connector, vendor, model, optional_fields, "
+        "client_certificate, client_key)"
     ]
 
 

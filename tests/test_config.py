@@ -63,7 +63,8 @@ def test_unknown_connector_is_the_first_connector_id_the_station_does_not_have()
         (
             {"stations": {"default": {"id": "CP_1", "conector": 2}}},
             "t.yaml: stations.default: unknown key 'conector'; did you mean 'connector'? (allowed: id, "
-            "security_profile, basic_auth_password, connectors, connector, vendor, model, optional_fields)",
+            "security_profile, basic_auth_password, connectors, connector, vendor, model, optional_fields, "
+            "client_certificate, client_key)",
         ),
         ({"stations": {"main": {"id": "CP_1"}}}, "t.yaml: stations: missing required station role 'default'"),
         (

@@ -18,9 +18,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 from websockets.typing import Subprotocol
 
-from harness.config import Timeouts
 from harness.results import Verdict
-from harness.runner import Clock, replay
+from harness.runner import Clock, fixed_link, replay
 from harness.scenario.engine import DriverOutcome, Engine, EngineSettings
 from simulator.model import StationSpec
 from tests.engine.test_engine import BOOT, COMPLIANT, VARIABLES, scenario
@@ -86,11 +85,9 @@ async def replay_steps(tmp_path: Path, steps: str, fake: FakeCsms, server: Serve
     port = next(iter(server.sockets)).getsockname()[1]
     await replay(
         engine,
-        url=f"ws://127.0.0.1:{port}/ocpp/CP_1",
-        headers={},
+        links=fixed_link(f"ws://127.0.0.1:{port}/ocpp/CP_1", connect_timeout_s=5),
         driver=fake,
         clock=clock,
-        timeouts=Timeouts(connect_s=5),
         on_record=lambda record: None,
     )
     return engine

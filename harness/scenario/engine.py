@@ -67,7 +67,7 @@ from ocppj.frames import (
     parse_frame,
 )
 from ocppj.timefmt import format_time
-from simulator.model import CallRefused, ChargePoint, OutgoingCall, StationSpec, TransferJob
+from simulator.model import CallRefused, ChargePoint, ConnectionSettings, OutgoingCall, StationSpec, TransferJob
 
 # OCTT's own test cases: the OCTT-compatibility axis applies to them (reference §5.6).
 _OCTT_CASE = re.compile(r"^TC_\d")
@@ -339,6 +339,11 @@ class Engine:
         if isinstance(frame, RawFrame) and self._state.raw_sent_at is not None:
             self._state.raw_sent_at = now
 
+    def connection_settings(self, now: float) -> ConnectionSettings:
+        """How the station wants to connect now (security profile, password, trust anchors, client certificate):
+        read before every connection attempt, since a case may change them (TC_073, TC_074, TC_083)."""
+        return self.station.connection_settings(self._station_time(now))
+
     def connection_opened(self, now: float, *, url: str, subprotocol: str | None) -> None:
         def run() -> None:
             self._connected = True
@@ -359,6 +364,7 @@ class Engine:
     def connection_failed(self, now: float, *, url: str, detail: str) -> None:
         def run() -> None:
             self.records.append(WireRecord("*", now, f"connection to {url} failed: {detail}"))
+            self.station.connection_failed(self._station_time(now), detail)
             raise HarnessError(f"cannot open the websocket {url}: {detail}")
 
         self._guard(now, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from simulator.model.calls import CallRefused, DroppedMessage, OutgoingCall
 from simulator.model.firmware import TransferJob, TransferReport
 from simulator.model.machine import BOOT_RETRY_INTERVAL_S, REBOOT_DELAY_S, RESET_GRACE_S
+from simulator.model.security import ConnectionSettings
 from simulator.model.spec import StationSpec
 from simulator.model.station import ChargePoint
 
@@ -14,6 +15,7 @@ __all__ = [
     "RESET_GRACE_S",
     "CallRefused",
     "ChargePoint",
+    "ConnectionSettings",
     "DroppedMessage",
     "OutgoingCall",
     "StationSpec",
