@@ -246,8 +246,8 @@ def _certs(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(
         f"wrote a test PKI in {out}: CA, CSMS server certificates (RSA, ECDSA) for {', '.join(files.hosts)}, "
-        f"{len(files.stations)} station certificate(s), bad/ for the negative tests; {files.manifest.name} describes "
-        "each file. Test material only."
+        f"a firmware signing certificate, {len(files.stations)} station certificate(s), bad/ for the negative tests; "
+        f"{files.manifest.name} describes each file. Test material only."
     )
     return EXIT_OK
 
