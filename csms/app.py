@@ -49,7 +49,7 @@ from csms.credentials import hash_password
 from csms.files import FileServer
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
-from csms.security import Gate, SecurityLog
+from csms.security import Admission, SecurityLog
 from csms.security_handlers import FollowUp
 from csms.security_routes import SecurityRoutes
 from csms.store import (
@@ -260,8 +260,9 @@ class CsmsServer:
         self._tls = tls
         self._requested_tls_port = tls_port
         self._tls_port: int | None = None
+        self._listeners: list[asyncio.Server] = []
         self._security_log: SecurityLog | None = None
-        self._gate: Gate | None = None
+        self._admission: Admission | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -270,7 +271,7 @@ class CsmsServer:
         try:
             self._security_log = SecurityLog(self._store.security, clock=self._clock)
             self._security_log.start()
-            self._gate = Gate(
+            self._admission = Admission(
                 store=self._store,
                 security_log=self._security_log,
                 policy=None if self._tls is None else self._tls.client_certificates,
@@ -292,15 +293,17 @@ class CsmsServer:
         return self
 
     async def _listen(self, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
-        """Binding the socket ourselves gives the ephemeral port through a public API."""
-        assert self._runner is not None
+        """Binding the socket ourselves gives the ephemeral port through a public API; both listeners hand their
+        connections to the one aiohttp server."""
+        assert self._runner is not None and self._runner.server is not None
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.create_server((self._host, port), family=family)
         try:
-            await web.SockSite(self._runner, sock, ssl_context=ssl_context).start()
+            listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, ssl=ssl_context)
         except BaseException:
             sock.close()
             raise
+        self._listeners.append(listener)
         return int(sock.getsockname()[1])
 
     async def __aexit__(
@@ -312,6 +315,9 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
         for live in self._live:
             live.outbox.close()
         connections = list(self._connections.values())
@@ -408,15 +414,15 @@ class CsmsServer:
     async def _ocpp(self, request: web.Request) -> web.StreamResponse:
         """Refusals happen before the upgrade: 404 for an unknown station (OCPP-J 1.6 §3.2), 401 for missing
         or wrong Basic credentials whose username must be the station id (A00.FR.202-205), 403 for a connection
-        weaker than the station's security profile (A00.FR.002, :class:`csms.security.Gate`), then 409 or 503
+        weaker than the station's security profile (A00.FR.002, :class:`csms.security.Admission`), then 409 or 503
         for a station id that is still, or only just, connected (:meth:`_refusal`)."""
         station_id = request.match_info["station_id"]
         station = await self.store.get_station(station_id)
         if station is None:
             log.info("refused websocket for unknown station %r", station_id)
             raise web.HTTPNotFound(text=f"unknown charge point {station_id!r}\n")
-        assert self._gate is not None
-        denied = await self._gate.admit(request, station)
+        assert self._admission is not None
+        denied = await self._admission.admit(request, station)
         if denied is not None:
             raise denied.response()
         line = self._lines.setdefault(station_id, _Line())

@@ -113,7 +113,7 @@ class SecurityLog:
                 log.exception("could not store security event %s", event_type)
 
 
-class Gate:
+class Admission:
     """Admits or refuses the OCPP connection of a provisioned station (the module docstring's rules)."""
 
     def __init__(

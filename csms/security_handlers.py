@@ -39,13 +39,19 @@ async def _sign_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[s
     CertificateSigned (leaf first, then the CA; at most the station's CertificateSignedMaxChainSize), sent once this
     answer is (A02 step 9, TC_074); Rejected when it cannot: no CA key, a CSR that is not one or whose key is too
     weak, a subject that does not fit the station (:class:`csms.tls.ClientCertificatePolicy`, A02.FR.13), a chain
-    too long. The RSA CA signs with SHA256withRSA (reference §5.6)."""
+    too long, a station whose registration is Rejected and so may be sent nothing (OCPP 1.6 §4.2). The RSA CA signs
+    with SHA256withRSA (reference §5.6)."""
     tls = ctx.tls
     authority = None if tls is None else tls.authority
     if tls is None or authority is None or ctx.follow_up is None:
         log.warning("station %r sent a CSR, but the CSMS has no CA key to sign it with: Rejected", ctx.station_id)
         return {"status": "Rejected"}
     station = await ctx.store.get_station(ctx.station_id)
+    if station is not None and station.registration_status == "Rejected":
+        log.warning(
+            "station %r sent a CSR while its registration is Rejected: Rejected (OCPP 1.6 §4.2)", ctx.station_id
+        )
+        return {"status": "Rejected"}
     record = await ctx.store.security.station(ctx.station_id)
     max_chain_chars = min(pki.CHAIN_MAX_CHARS, record.max_chain_chars or pki.CHAIN_MAX_CHARS)
     try:

@@ -299,3 +299,13 @@ async def test_reported_hash_data_keeps_the_pem_the_csms_installed(rig: SecureRi
     (entry,) = await installed(rig)
     assert entry["source"] == "reported" and entry["hash_algorithm"] == "SHA512"
     assert entry["certificate"] == pki.certificate_pem(root)
+
+
+async def test_a_rejected_station_is_sent_no_certificate(rig: SecureRig) -> None:
+    """OCPP 1.6 §4.2: a station whose registration is Rejected gets no request, so the CSMS cannot complete A02:
+    Rejected, nothing issued."""
+    await rig.api.put("/api/stations/CP_1/boot-answer", {"status": "Rejected"})
+    station = await rig.connect(tls=True, password=PASSWORD)
+    assert (await station.boot())["status"] == "Rejected"
+    assert await station.result("SignCertificate", {"csr": new_csr("CP_1")[0]}) == {"status": "Rejected"}
+    assert await issued(rig) == []
