@@ -1,13 +1,13 @@
 """The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint, the HTTP API and the file server on
-one port, and on a TLS port beside it when the CSMS has TLS settings.
+one port, and on two TLS ports beside it (security profiles 2 and 3) when the CSMS has TLS settings.
 
 ``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with the security profiles of the security
 whitepaper (:mod:`csms.security`): HTTP Basic authentication (profiles 1 and 2; A00.FR.202-205), TLS and client
-certificates (profiles 2 and 3) on a TLS listener of its own (:mod:`csms.tls`). ``/api/...``: provisioning,
+certificates (profiles 2 and 3) on TLS listeners of their own (:mod:`csms.tls`). ``/api/...``: provisioning,
 inspection and the trigger contract through which the harness makes the CSMS send a CALL
 (``POST /api/octt/1.6/{station_id}/{action}``), and the operator routes of the five other certified profiles
 (:mod:`csms.operator`) and of the security whitepaper (:mod:`csms.security_routes`). ``/files/...``: firmware
-images, diagnostics and log uploads (:mod:`csms.files`). Both listeners serve the same application.
+images, diagnostics and log uploads (:mod:`csms.files`). Every listener serves the same application.
 """
 
 from __future__ import annotations
@@ -225,8 +225,9 @@ class CsmsServer:
 
     ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`). ``reconnect_grace_s``: how long
     after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
-    mode and 0 (no pause) otherwise. ``tls``: also serve the same application over TLS on ``tls_port``, for
-    security profiles 2 and 3 (:mod:`csms.tls`); None serves plain ws (profiles 0 and 1) only.
+    mode and 0 (no pause) otherwise. ``tls``: also serve the same application over TLS on ``tls_port`` (security
+    profile 2) and over mutual TLS on ``mtls_port`` (profile 3, when the settings have a CA for client
+    certificates), :mod:`csms.tls`; None serves plain ws (profiles 0 and 1) only.
     """
 
     def __init__(
@@ -241,6 +242,7 @@ class CsmsServer:
         reconnect_grace_s: float | None = None,
         tls: TlsSettings | None = None,
         tls_port: int = 0,
+        mtls_port: int = 0,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -258,8 +260,9 @@ class CsmsServer:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._tls = tls
-        self._requested_tls_port = tls_port
+        self._requested_tls_ports = (tls_port, mtls_port)
         self._tls_port: int | None = None
+        self._mtls_port: int | None = None
         self._listeners: list[asyncio.Server] = []
         self._security_log: SecurityLog | None = None
         self._admission: Admission | None = None
@@ -281,15 +284,19 @@ class CsmsServer:
             await self._runner.setup()
             self._port = await self._listen(self._requested_port)
             if self._tls is not None:
-                self._tls_port = await self._listen(
-                    self._requested_tls_port, self._tls.ssl_context(report=self._security_log.report)
-                )
+                report = self._security_log.report
+                tls_port, mtls_port = self._requested_tls_ports
+                self._tls_port = await self._listen(tls_port, self._tls.ssl_context(report=report))
+                if self._tls.client_ca is not None:
+                    self._mtls_port = await self._listen(mtls_port, self._tls.ssl_context(mutual=True, report=report))
         except BaseException:
             await self._shutdown()
             raise
         log.info("CSMS listening on %s (API %s) in %s mode", self.ws_url, self.api_url, self.mode)
         if self._tls is not None:
-            log.info("CSMS listening on %s (TLS, security profiles 2 and 3)", self.wss_url)
+            log.info("CSMS listening on %s (TLS, security profile 2)", self.wss_url)
+        if self._mtls_port is not None:
+            log.info("CSMS listening on %s (mutual TLS, security profile 3)", self.mtls_url)
         return self
 
     async def _listen(self, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
@@ -370,13 +377,38 @@ class CsmsServer:
         return self._tls_port
 
     @property
-    def wss_url(self) -> str:
-        """Security profiles 2 and 3, at the host the server certificate names (A00.FR.510), which a station's
-        host name check needs; the listener's own address when the CN is no host name."""
+    def mtls_port(self) -> int:
+        if self._mtls_port is None:
+            raise RuntimeError("the CSMS serves no mutual TLS; give it TlsSettings with a CA for client certificates")
+        return self._mtls_port
+
+    @property
+    def _tls_host(self) -> str:
+        """The host the server certificate names (A00.FR.510), which a station's host name check needs; the
+        listener's own address when the CN is no host name."""
         assert self._tls is not None
         name = self._tls.server_name
-        host = name if name and all(c.isalnum() or c in ".-" for c in name) else self._url_host
-        return f"wss://{host}:{self.tls_port}/ocpp"
+        return name if name and all(c.isalnum() or c in ".-" for c in name) else self._url_host
+
+    @property
+    def wss_url(self) -> str:
+        """Security profile 2: TLS, Basic credentials."""
+        return f"wss://{self._tls_host}:{self.tls_port}/ocpp"
+
+    @property
+    def mtls_url(self) -> str:
+        """Security profile 3: mutual TLS."""
+        return f"wss://{self._tls_host}:{self.mtls_port}/ocpp"
+
+    @property
+    def endpoint_urls(self) -> dict[int, str]:
+        """The URL a station of each security profile the CSMS serves connects to (0 and 1 share the ws one)."""
+        urls = {0: self.ws_url, 1: self.ws_url}
+        if self._tls_port is not None:
+            urls[2] = self.wss_url
+        if self._mtls_port is not None:
+            urls[3] = self.mtls_url
+        return urls
 
     @property
     def store(self) -> Store:
@@ -960,11 +992,16 @@ async def serve(
     strict: bool = False,
     tls: TlsSettings | None = None,
     tls_port: int = 0,
+    mtls_port: int = 0,
 ) -> None:
     """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict] [--tls-dir certs/]``)."""
-    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict, tls=tls, tls_port=tls_port) as server:
+    async with CsmsServer(
+        host=host, port=port, db_path=db_path, strict=strict, tls=tls, tls_port=tls_port, mtls_port=mtls_port
+    ) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
         if tls is not None:
-            print(f"CSMS listening on {server.wss_url} (TLS: security profiles 2 and 3)", flush=True)
+            print(f"CSMS listening on {server.wss_url} (TLS: security profile 2)", flush=True)
+        if tls is not None and tls.client_ca is not None:
+            print(f"CSMS listening on {server.mtls_url} (mutual TLS: security profile 3)", flush=True)
         await asyncio.get_running_loop().create_future()

@@ -10,7 +10,7 @@ profile-2 station, SP2 credentials after an upgrade to SP3). What a connection i
   CSMS's behaviour before profiles were stored);
 * profile 1: Basic credentials whose username is the station id (A00.FR.202-205), over ws or wss;
 * profile 2: TLS (A00.FR.301) and Basic credentials (A00.FR.302-304);
-* profile 3: TLS with a client certificate that chains to the CSMS's CA (checked in the handshake, A00.FR.403),
+* profile 3: mutual TLS, a client certificate that chains to the CSMS's CA (checked in the handshake, A00.FR.403),
   fits the station (:class:`csms.tls.ClientCertificatePolicy`, A00.FR.404/405), and is not one the CSMS issued to
   another station (A00.FR.427); Basic credentials are not asked for.
 
@@ -163,7 +163,8 @@ class Admission:
         if certificate is None or self._policy is None:
             return Refusal(
                 403,
-                "security profile 3 needs a client certificate issued by the CSMS's CA (A00.FR.401, A00.FR.407)",
+                "security profile 3 needs a client certificate issued by the CSMS's CA, on the mutual TLS endpoint"
+                " (A00.FR.401, A00.FR.407)",
                 "SecurityProfileMismatch",
             )
         problem = self._policy.problem(certificate.subject, station_id=station.id, serial_number=station.serial_number)

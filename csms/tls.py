@@ -1,18 +1,22 @@
-"""The TLS side of the bundled CSMS: the listener of security profiles 2 and 3, and what it learns of a connection.
+"""The TLS side of the bundled CSMS: the listeners of security profiles 2 and 3, and what a connection tells.
 
-One TLS listener serves both profiles (A00.FR.006 allows a port per profile; one is enough here). It asks every
-client for a certificate without requiring one (``CERT_OPTIONAL``): a profile-2 station sends none, a profile-3 one
-sends its own, and a certificate that is sent is verified by OpenSSL against the CSMS's CA during the handshake, so
-an untrusted or expired one ends the connection there (A00.FR.403, A00.FR.407). What the handshake cannot decide,
-because the station id is only known from the URL, is decided per station before the websocket upgrade
-(:mod:`csms.security`): profile 3 needs a certificate, bound to the station (A00.FR.405); profile 2 needs TLS and
-Basic credentials. So a station moves from profile 2 to 3 (A05, TC_083) without a new URL, and an SP2 connection of
-an SP3 station is refused with a reason in the log rather than an opaque handshake failure.
+A listener per profile, as A00.FR.006 allows (different ports per security profile):
 
-The context is :func:`csms.pki.server_ssl_context`: TLS 1.2 or above (A00.FR.312/416), no compression
+* profile 2: TLS with the CSMS's server certificate only, no client certificate asked for (A00.FR.301-304);
+* profile 3: mutual TLS; the client certificate is required and verified by OpenSSL against the CSMS's CA in the
+  handshake, so a client without one, or with one that is untrusted or expired, is cut off there (A00.FR.401-403,
+  A00.FR.407), which is what a TC_087 pre-flight checks of the endpoint.
+
+What the handshake cannot decide, because the station id is only known from the URL, is decided per station
+before the websocket upgrade (:mod:`csms.security`): the certificate must name the station (A00.FR.405), and a
+station on profile 3 that comes to the profile-2 listener (its SP2 credentials after an upgrade, reference §5.1)
+is refused there, with a reason in the log.
+
+The contexts are :func:`csms.pki.server_ssl_context`: TLS 1.2 or above (A00.FR.312/416), no compression
 (A00.FR.320/424), an RSA and an ECDSA certificate with the four suites of A00.FR.317/421. A handshake that fails
-(a client certificate that does not verify, TLS 1.1, no shared suite) is reported to the CSMS's security log
-(A00.FR.408) through the context's ``sslobject_class``: asyncio logs such failures only in debug mode.
+(a client certificate missing or that does not verify, TLS 1.1, no shared suite) is reported to the CSMS's
+security log (A00.FR.408) through the context's ``sslobject_class``: asyncio logs such failures only in debug
+mode.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ _EVENT_BY_REASON = {
     "WRONG_VERSION_NUMBER": "InvalidTLSVersion",
     "VERSION_TOO_LOW": "InvalidTLSVersion",
     "NO_SHARED_CIPHER": "InvalidTLSCipherSuite",
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "InvalidChargePointCertificate",
 }
 
 
@@ -85,10 +90,10 @@ class TlsSettings:
     """The TLS listener's material and what the CSMS's CA does with it.
 
     ``server_certificates``: an RSA and an ECDSA one, so that the four suites of A00.FR.317/421 can be negotiated
-    (its note). ``client_ca``: the CA profile-3 client certificates chain to (A00.FR.403); None serves profile 2
-    only. ``authority``: the CA with its key, which signs the stations' CSRs (A02, A03); None answers SignCertificate
-    Rejected (A02.FR.12). ``firmware_signer``: the certificate and key of signed firmware updates (L01.FR.11).
-    """
+    (its note). ``client_ca``: the CA profile-3 client certificates chain to (A00.FR.403); None: no profile-3
+    listener. ``authority``: the CA with its key, which signs the stations' CSRs (A02, A03); None answers
+    SignCertificate Rejected (A02.FR.12). ``firmware_signer``: the certificate and key of signed firmware updates
+    (L01.FR.11)."""
 
     server_certificates: tuple[CertFiles, ...]
     client_ca: Path | None = None
@@ -146,7 +151,7 @@ class TlsSettings:
             ),
             client_certificates=policy or ClientCertificatePolicy(),
         )
-        settings.ssl_context()  # loads every file: a wrong one fails here, with its name
+        settings.ssl_context(mutual=ca is not None)  # loads every file: a wrong one fails here
         return settings
 
     @classmethod
@@ -194,15 +199,17 @@ class TlsSettings:
         names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         return str(names[0].value) if names else ""
 
-    def ssl_context(self, *, report: HandshakeReport | None = None) -> ssl.SSLContext:
-        """The listener's context (see the module docstring); ``report`` hears of every refused handshake."""
+    def ssl_context(self, *, mutual: bool = False, report: HandshakeReport | None = None) -> ssl.SSLContext:
+        """The context of the profile-2 listener, or with ``mutual`` of the profile-3 one (see the module
+        docstring); ``report`` hears of every refused handshake."""
+        if mutual and self.client_ca is None:
+            raise TlsError("mutual TLS needs a CA for client certificates (--ca)")
         try:
-            context = pki.server_ssl_context(list(self.server_certificates), client_ca=self.client_ca)
+            context = pki.server_ssl_context(
+                list(self.server_certificates), client_ca=self.client_ca if mutual else None
+            )
         except (OSError, ssl.SSLError) as exc:
             raise TlsError(f"cannot load the TLS material: {exc}") from exc
-        if self.client_ca is not None:
-            # Asked for, verified when sent, not required: profile 2 and 3 share the listener.
-            context.verify_mode = ssl.CERT_OPTIONAL
         if report is not None:
             context.sslobject_class = _reporting(report)
         return context
@@ -231,8 +238,9 @@ def _pair(certificate: Path, key: Path, *, what: str) -> Credential:
 
 def _reporting(report: HandshakeReport) -> type[ssl.SSLObject]:
     """An ``SSLObject`` that tells ``report`` why a handshake failed before it fails. Only refusals a station could
-    be told of are reported: a client certificate that does not verify, a TLS version or suite it may not use; a
-    client that gives up (a port probe, one that does not trust the CSMS) is not a security event of the CSMS."""
+    be told of are reported: a client certificate missing or that does not verify, a TLS version or suite it may not
+    use; a client that gives up (a port probe, one that does not trust the CSMS) is not a security event of the
+    CSMS."""
 
     class ReportingSSLObject(ssl.SSLObject):
         def do_handshake(self) -> None:
@@ -255,7 +263,7 @@ def _reporting(report: HandshakeReport) -> type[ssl.SSLObject]:
 @dataclass(frozen=True)
 class ConnectionSecurity:
     """What the transport tells of one HTTP request: over TLS or not, and the client certificate it presented
-    (verified against the CSMS's CA during the handshake), if any."""
+    (verified against the CSMS's CA during the handshake: only the profile-3 listener asks for one), if any."""
 
     tls: bool
     client_certificate: x509.Certificate | None

@@ -98,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tls = csms.add_argument_group("TLS, security profiles 2 and 3 (csms/tls.py)")
     tls.add_argument("--tls-dir", help="the test PKI `ocpp-harness certs` wrote (e.g. certs/): every file below")
-    tls.add_argument("--tls-port", type=int, default=9443, help="port of the wss listener (default: 9443)")
+    tls.add_argument("--tls-port", type=int, default=9443, help="wss port of security profile 2 (default: 9443)")
+    tls.add_argument("--mtls-port", type=int, default=9444, help="wss port of profile 3, mutual TLS (default: 9444)")
     tls.add_argument("--cert", action="append", default=[], help="server certificate (PEM), repeatable: RSA and ECDSA")
     tls.add_argument("--key", action="append", default=[], help="the key of each --cert, in the same order")
     tls.add_argument("--ca", help="CA that profile-3 client certificates chain to")
@@ -249,7 +250,17 @@ def _csms(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        asyncio.run(serve(host=host, port=port, db_path=args.db, strict=args.strict, tls=tls, tls_port=args.tls_port))
+        asyncio.run(
+            serve(
+                host=host,
+                port=port,
+                db_path=args.db,
+                strict=args.strict,
+                tls=tls,
+                tls_port=args.tls_port,
+                mtls_port=args.mtls_port,
+            )
+        )
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE

@@ -26,10 +26,13 @@ def test_the_csms_serves_wss_from_the_test_pki(tmp_path: Path, test_pki: PkiFile
     server = subprocess.Popen([*command, "--tls-dir", str(test_pki.folder)], stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
-        plain, secure = server.stdout.readline(), server.stdout.readline()
+        plain, secure, mutual = (server.stdout.readline() for _ in range(3))
         assert re.match(r"CSMS listening on ws://127\.0\.0\.1:\d+/ocpp \(API http://", plain), plain
-        found = re.match(r"CSMS listening on (wss://localhost:\d+/ocpp) \(TLS: security profiles 2 and 3\)", secure)
+        found = re.match(r"CSMS listening on (wss://localhost:\d+/ocpp) \(TLS: security profile 2\)", secure)
         assert found, secure
+        assert re.match(r"CSMS listening on wss://localhost:\d+/ocpp \(mutual TLS: security profile 3\)", mutual), (
+            mutual
+        )
 
         async def handshake() -> int:
             context = ssl.create_default_context(cafile=str(test_pki.ca.certificate))

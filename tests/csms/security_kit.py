@@ -88,9 +88,6 @@ class SecureRig:
             reply = await self.api.put(f"/api/stations/{station_id}/security-profile", {"security_profile": profile})
             assert reply.status == 200, reply
 
-    def _url(self, station_id: str, *, tls: bool) -> str:
-        return f"{self.csms.wss_url if tls else self.csms.ws_url}/{station_id}"
-
     async def connect(
         self,
         station_id: str = "CP_1",
@@ -100,12 +97,16 @@ class SecureRig:
         password: str | None = None,
         username: str | None = None,
         context: ssl.SSLContext | None = None,
+        mtls: bool | None = None,
     ) -> StationSocket:
-        """Open an OCPP connection the way a station of that kind does; closed with the rig."""
+        """Open an OCPP connection the way a station of that kind does; closed with the rig. Over TLS, to the
+        profile-3 (mutual TLS) endpoint when ``mtls``, by default when the station has a ``certificate``, else to
+        the profile-2 one."""
         headers = None if password is None else basic_auth(username or station_id, password)
         if tls:
+            mutual = certificate is not None if mtls is None else mtls
             ws = await connect(
-                self._url(station_id, tls=True),
+                f"{self.csms.mtls_url if mutual else self.csms.wss_url}/{station_id}",
                 ssl=context or client_context(self.pki, certificate),
                 subprotocols=[Subprotocol("ocpp1.6")],
                 additional_headers=headers,
@@ -115,7 +116,7 @@ class SecureRig:
                 ping_interval=None,
             )
         else:
-            ws = await open_socket(self._url(station_id, tls=False), headers=headers)
+            ws = await open_socket(f"{self.csms.ws_url}/{station_id}", headers=headers)
         self.stack.push_async_callback(ws.close)
         return StationSocket(ws)
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import logging
 import ssl
+from pathlib import Path
 
+import aiohttp
 import pytest
 from conftest import StartSecure
 from csms_kit import Api
 from security_kit import PASSWORD, TLS_REFUSED, SecureRig, client_context, find
 
 from csms import pki
-from csms.tls import ClientCertificatePolicy
+from csms.app import CsmsServer
+from csms.pki import PkiFiles
+from csms.tls import ClientCertificatePolicy, TlsSettings
 from harness.tls_check import SUITES, check_tls_endpoint
 
 
@@ -58,17 +62,30 @@ async def test_profile_2_is_refused_on_plain_ws_even_with_its_password(
 
 
 async def test_profile_3_needs_a_client_certificate_of_the_station(rig: SecureRig) -> None:
-    """A00.FR.401-407: no certificate, a plain connection, or SP2 credentials (wss + Basic, reference §5.1) are
-    refused; the station's own certificate opens the connection without Basic credentials."""
+    """A00.FR.401-407: a plain connection or SP2 credentials (wss + Basic on the profile-2 endpoint, reference
+    §5.1) are refused before the upgrade, even with the station's certificate at hand (that endpoint asks for
+    none); the station's own certificate on the mutual TLS endpoint opens the connection without Basic
+    credentials."""
     await rig.provision(password=PASSWORD, profile=3)
     own = rig.pki.stations["CP_1"]
     assert await rig.refusal(tls=False, password=PASSWORD) == 403
     assert await rig.refusal(tls=True) == 403
     assert await rig.refusal(tls=True, password=PASSWORD) == 403
-    assert await rig.refusal(tls=False, certificate=own) == 403  # a certificate means nothing over plain ws
+    assert await rig.refusal(tls=True, certificate=own, mtls=False) == 403
+    assert await rig.refusal(tls=False, certificate=own) == 403
     await rig.booted(tls=True, certificate=own)
     security = await rig.security()
     assert security["security_profile"] == 3 and security["client_certificate"] is not None
+
+
+async def test_the_mutual_tls_endpoint_ends_a_handshake_without_a_certificate(rig: SecureRig) -> None:
+    """A00.FR.407 at the TLS level: the profile-3 endpoint requires the certificate in the handshake, and the CSMS
+    logs it (A00.FR.408)."""
+    await rig.provision(password=PASSWORD, profile=2)
+    assert await rig.refusal(tls=True, password=PASSWORD, mtls=True) == TLS_REFUSED
+    event = await rig.wait_for_event("InvalidChargePointCertificate")
+    assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in event["tech_info"] and event["station_id"] is None
+    await rig.booted(tls=True, password=PASSWORD, certificate=rig.pki.stations["CP_1"])  # stronger than 2: admitted
 
 
 @pytest.mark.parametrize("bad", ["untrusted_station", "expired_station"])
@@ -139,9 +156,39 @@ async def test_the_tls_listener_passes_the_checks_of_tc_086(rig: SecureRig) -> N
     assert {f"cipher suite {suite.name}" for suite in SUITES} <= {c.name for c in checks}
 
 
-async def test_the_wss_url_names_the_certificate_host(rig: SecureRig) -> None:
-    assert rig.csms.wss_url == f"wss://localhost:{rig.csms.tls_port}/ocpp"
-    assert rig.csms.tls_port != rig.csms.port
+async def test_the_mutual_tls_listener_passes_the_checks_of_tc_087(rig: SecureRig) -> None:
+    """TC_087_CSMS: the station's certificate accepted, a client without one refused (A00.FR.401-403, 407), and
+    the TC_086 properties."""
+    checks = await check_tls_endpoint(
+        f"{rig.csms.mtls_url}/CP_1", ca_file=rig.pki.ca.certificate, client_certificate=rig.pki.stations["CP_1"]
+    )
+    assert [c.name for c in checks if c.ok is not True] == []
+    assert {"client certificate accepted", "client certificate required"} <= {c.name for c in checks}
+
+
+async def test_the_urls_name_the_certificate_host_and_a_port_per_profile(rig: SecureRig) -> None:
+    """A00.FR.006: a port per security profile; A00.FR.510: the host the server certificates name."""
+    csms = rig.csms
+    assert csms.wss_url == f"wss://localhost:{csms.tls_port}/ocpp"
+    assert csms.mtls_url == f"wss://localhost:{csms.mtls_port}/ocpp"
+    assert len({csms.port, csms.tls_port, csms.mtls_port}) == 3
+    assert csms.endpoint_urls == {0: csms.ws_url, 1: csms.ws_url, 2: csms.wss_url, 3: csms.mtls_url}
+
+
+async def test_without_a_ca_for_client_certificates_there_is_no_profile_3(tmp_path: Path, test_pki: PkiFiles) -> None:
+    tls = TlsSettings.from_files(
+        certificates=[test_pki.csms_rsa.certificate, test_pki.csms_ecdsa.certificate],
+        keys=[test_pki.csms_rsa.private_key, test_pki.csms_ecdsa.private_key],
+    )
+    async with (
+        CsmsServer(db_path=tmp_path / "c.sqlite3", tls=tls) as csms,
+        aiohttp.ClientSession(base_url=csms.api_url) as session,
+    ):
+        api = Api(session)
+        assert set(csms.endpoint_urls) == {0, 1, 2}
+        await api.provision("CP_1")
+        reply = await api.put("/api/stations/CP_1/security-profile", {"security_profile": 3})
+        assert reply.status == 409 and "needs a CA for client certificates" in reply.body["error"]
 
 
 async def test_a_certificate_the_csms_issued_to_another_station_is_refused(rig: SecureRig) -> None:
