@@ -1,29 +1,27 @@
 """The bundled CSMS as an aiohttp application: the OCPP-J websocket endpoint, the HTTP API and the file server on
-one port.
+one port, and on two TLS ports beside it (security profiles 2 and 3) when the CSMS has TLS settings.
 
-``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with HTTP Basic authentication of the
-security whitepaper (profile 1; A00.FR.202-205). ``/api/...``: provisioning, inspection and the trigger
-contract through which the harness makes the CSMS send a CALL (``POST /api/octt/1.6/{station_id}/{action}``),
-and the operator routes of the five other certified profiles (:mod:`csms.operator`). ``/files/...``: firmware
-images and diagnostics uploads (:mod:`csms.files`).
+``/ocpp/{station_id}``: OCPP-J 1.6 §3 (URL, subprotocol negotiation) with the security profiles of the security
+whitepaper (:mod:`csms.security`): HTTP Basic authentication (profiles 1 and 2; A00.FR.202-205), TLS and client
+certificates (profiles 2 and 3) on TLS listeners of their own (:mod:`csms.tls`). ``/api/...``: provisioning,
+inspection and the trigger contract through which the harness makes the CSMS send a CALL
+(``POST /api/octt/1.6/{station_id}/{action}``), and the operator routes of the five other certified profiles
+(:mod:`csms.operator`) and of the security whitepaper (:mod:`csms.security_routes`). ``/files/...``: firmware
+images, diagnostics and log uploads (:mod:`csms.files`). Every listener serves the same application.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hashlib
-import hmac
 import logging
-import os
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -47,9 +45,13 @@ from csms.commands import (
     Outbox,
     StationGone,
 )
+from csms.credentials import hash_password
 from csms.files import FileServer
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
+from csms.security import Admission, SecurityLog
+from csms.security_handlers import FollowUp
+from csms.security_routes import SecurityRoutes
 from csms.store import (
     BOOT_STATUSES,
     TOKEN_STATUSES,
@@ -62,6 +64,9 @@ from csms.store import (
 from ocppj.frames import Call, CallError, CallResult, ErrorCode, FrameError, encode_error, parse_frame
 from ocppj.timefmt import format_time
 
+if TYPE_CHECKING:
+    from csms.tls import TlsSettings
+
 log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "ocpp1.6"  # OCPP-J 1.6 §3.1.2
@@ -72,55 +77,6 @@ _MAX_EXCHANGES = 1000
 # A station has one CALL outstanding at a time (OCPP-J 1.6 §4.1.1); beyond this many waiting for their turn the
 # receive loop stops reading, so a flood is slowed down by TCP rather than held in memory.
 _MAX_QUEUED_CALLS = 16
-
-# -- Basic authentication (security whitepaper A00.FR.202-205, A01.FR.08/09) ---------------------------------
-
-_SCRYPT_N = 2**14
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash: the CSMS keeps no password it could leak (A01.FR.08)."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time comparison, so the answer time does not tell how much of a guess was right."""
-    try:
-        scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = bytes.fromhex(digest_hex)
-        digest = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=bytes.fromhex(salt_hex),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(expected),
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest, expected)
-
-
-def basic_credentials(header: str | None) -> tuple[str, str] | None:
-    """(username, password) of an ``Authorization: Basic`` header (RFC 7617), None when absent or
-    malformed."""
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return None
-    username, sep, password = decoded.partition(":")
-    return (username, password) if sep else None
 
 
 def boot_config_from(body: Any) -> BootConfig:
@@ -217,6 +173,9 @@ class _Connection:
         self.registration_changed = asyncio.Event()
         self.pending_boots = 0
         self.closed = False
+        # CALLs the CSMS sends on its own once it has answered a station's CALL (:meth:`answered`).
+        self.follow_ups: asyncio.Queue[FollowUp] = asyncio.Queue()
+        self._answering: list[FollowUp] = []
         self._workers: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[Any]] = set()
 
@@ -227,6 +186,17 @@ class _Connection:
 
     def own(self, task: asyncio.Task[None]) -> None:
         self._workers.add(task)
+
+    def follow_up(self, follow_up: FollowUp) -> None:
+        """A handler's CALL to send after the answer it is building (CertificateSigned after SignCertificate)."""
+        self._answering.append(follow_up)
+
+    def answered(self, *, result: bool) -> None:
+        """The answer is on the wire: its follow-ups may go now, unless it was a CALLERROR."""
+        if result:
+            for follow_up in self._answering:
+                self.follow_ups.put_nowait(follow_up)
+        self._answering.clear()
 
     @contextlib.contextmanager
     def step(self) -> Iterator[None]:
@@ -255,7 +225,9 @@ class CsmsServer:
 
     ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`). ``reconnect_grace_s``: how long
     after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
-    mode and 0 (no pause) otherwise.
+    mode and 0 (no pause) otherwise. ``tls``: also serve the same application over TLS on ``tls_port`` (security
+    profile 2) and over mutual TLS on ``mtls_port`` (profile 3, when the settings have a CA for client
+    certificates), :mod:`csms.tls`; None serves plain ws (profiles 0 and 1) only.
     """
 
     def __init__(
@@ -268,6 +240,9 @@ class CsmsServer:
         heartbeat_interval_s: int = 300,
         strict: bool = False,
         reconnect_grace_s: float | None = None,
+        tls: TlsSettings | None = None,
+        tls_port: int = 0,
+        mtls_port: int = 0,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -284,28 +259,59 @@ class CsmsServer:
         self._store: Store | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._tls = tls
+        self._requested_tls_ports = (tls_port, mtls_port)
+        self._tls_port: int | None = None
+        self._mtls_port: int | None = None
+        self._listeners: list[asyncio.Server] = []
+        self._security_log: SecurityLog | None = None
+        self._admission: Admission | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> CsmsServer:
         self._store = await Store.open(self._db_path)
         try:
+            self._security_log = SecurityLog(self._store.security, clock=self._clock)
+            self._security_log.start()
+            self._admission = Admission(
+                store=self._store,
+                security_log=self._security_log,
+                policy=None if self._tls is None else self._tls.client_certificates,
+                clock=self._clock,
+            )
             self._runner = web.AppRunner(self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S)
             await self._runner.setup()
-            # Binding the socket ourselves gives the ephemeral port through a public API.
-            family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-            sock = socket.create_server((self._host, self._requested_port), family=family)
-            try:
-                await web.SockSite(self._runner, sock).start()
-            except BaseException:
-                sock.close()
-                raise
-            self._port = int(sock.getsockname()[1])
+            self._port = await self._listen(self._requested_port)
+            if self._tls is not None:
+                report = self._security_log.report
+                tls_port, mtls_port = self._requested_tls_ports
+                self._tls_port = await self._listen(tls_port, self._tls.ssl_context(report=report))
+                if self._tls.client_ca is not None:
+                    self._mtls_port = await self._listen(mtls_port, self._tls.ssl_context(mutual=True, report=report))
         except BaseException:
             await self._shutdown()
             raise
         log.info("CSMS listening on %s (API %s) in %s mode", self.ws_url, self.api_url, self.mode)
+        if self._tls is not None:
+            log.info("CSMS listening on %s (TLS, security profile 2)", self.wss_url)
+        if self._mtls_port is not None:
+            log.info("CSMS listening on %s (mutual TLS, security profile 3)", self.mtls_url)
         return self
+
+    async def _listen(self, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
+        """Binding the socket ourselves gives the ephemeral port through a public API; both listeners hand their
+        connections to the one aiohttp server."""
+        assert self._runner is not None and self._runner.server is not None
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.create_server((self._host, port), family=family)
+        try:
+            listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, ssl=ssl_context)
+        except BaseException:
+            sock.close()
+            raise
+        self._listeners.append(listener)
+        return int(sock.getsockname()[1])
 
     async def __aexit__(
         self,
@@ -316,6 +322,9 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
         for live in self._live:
             live.outbox.close()
         connections = list(self._connections.values())
@@ -326,6 +335,9 @@ class CsmsServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._security_log is not None:
+            await self._security_log.stop()
+            self._security_log = None
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -359,6 +371,46 @@ class CsmsServer:
         return f"http://{self._url_host}:{self.port}"
 
     @property
+    def tls_port(self) -> int:
+        if self._tls_port is None:
+            raise RuntimeError("the CSMS serves no TLS; give it TlsSettings and use it as an async context manager")
+        return self._tls_port
+
+    @property
+    def mtls_port(self) -> int:
+        if self._mtls_port is None:
+            raise RuntimeError("the CSMS serves no mutual TLS; give it TlsSettings with a CA for client certificates")
+        return self._mtls_port
+
+    @property
+    def _tls_host(self) -> str:
+        """The host the server certificate names (A00.FR.510), which a station's host name check needs; the
+        listener's own address when the CN is no host name."""
+        assert self._tls is not None
+        name = self._tls.server_name
+        return name if name and all(c.isalnum() or c in ".-" for c in name) else self._url_host
+
+    @property
+    def wss_url(self) -> str:
+        """Security profile 2: TLS, Basic credentials."""
+        return f"wss://{self._tls_host}:{self.tls_port}/ocpp"
+
+    @property
+    def mtls_url(self) -> str:
+        """Security profile 3: mutual TLS."""
+        return f"wss://{self._tls_host}:{self.mtls_port}/ocpp"
+
+    @property
+    def endpoint_urls(self) -> dict[int, str]:
+        """The URL a station of each security profile the CSMS serves connects to (0 and 1 share the ws one)."""
+        urls = {0: self.ws_url, 1: self.ws_url}
+        if self._tls_port is not None:
+            urls[2] = self.wss_url
+        if self._mtls_port is not None:
+            urls[3] = self.mtls_url
+        return urls
+
+    @property
     def store(self) -> Store:
         """For in-process callers (tests, a harness session) that provision or inspect without HTTP."""
         if self._store is None:
@@ -385,6 +437,7 @@ class CsmsServer:
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
         app.router.add_post("/api/octt/1.6/{station_id}/{action}", self._call_kebab)
         OperatorRoutes(store=self.store, clock=self._clock, relay=self._relay).add_routes(app.router)
+        SecurityRoutes(store=self.store, clock=self._clock, relay=self._relay, tls=self._tls).add_routes(app.router)
         FileServer(profiles=self.store.profiles, clock=self._clock).add_routes(app.router)
         return app
 
@@ -392,19 +445,18 @@ class CsmsServer:
 
     async def _ocpp(self, request: web.Request) -> web.StreamResponse:
         """Refusals happen before the upgrade: 404 for an unknown station (OCPP-J 1.6 §3.2), 401 for missing
-        or wrong Basic credentials whose username must be the station id (A00.FR.202-205), then 409 or 503
+        or wrong Basic credentials whose username must be the station id (A00.FR.202-205), 403 for a connection
+        weaker than the station's security profile (A00.FR.002, :class:`csms.security.Admission`), then 409 or 503
         for a station id that is still, or only just, connected (:meth:`_refusal`)."""
         station_id = request.match_info["station_id"]
         station = await self.store.get_station(station_id)
         if station is None:
             log.info("refused websocket for unknown station %r", station_id)
             raise web.HTTPNotFound(text=f"unknown charge point {station_id!r}\n")
-        if station.password_hash is not None and not await self._authenticated(request, station):
-            log.info("refused websocket for station %r: Basic authentication failed", station_id)
-            raise web.HTTPUnauthorized(
-                text="Basic authentication with the charge point id as username is required\n",
-                headers={"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'},
-            )
+        assert self._admission is not None
+        denied = await self._admission.admit(request, station)
+        if denied is not None:
+            raise denied.response()
         line = self._lines.setdefault(station_id, _Line())
         refusal = self._refusal(station_id, line)
         if refusal is not None:
@@ -474,6 +526,7 @@ class CsmsServer:
                     connection.own(group.create_task(self._answer_in_turn(connection), name=f"answer {station_id}"))
                 if self._policy.configures_pending:
                     connection.own(group.create_task(self._follow_up_pending(connection), name=f"pending {station_id}"))
+                connection.own(group.create_task(self._send_follow_ups(connection), name=f"follow-ups {station_id}"))
                 try:
                     await self._receive(connection)
                 finally:
@@ -485,15 +538,6 @@ class CsmsServer:
                     log.info("station %r disconnected (close code %s)", station_id, connection.ws.close_code)
         finally:
             self._live.discard(connection)
-
-    async def _authenticated(self, request: web.Request, station: Station) -> bool:
-        credentials = basic_credentials(request.headers.get("Authorization"))
-        if credentials is None or station.password_hash is None:
-            return False
-        username, password = credentials
-        if username != station.id:
-            return False
-        return await asyncio.to_thread(verify_password, password, station.password_hash)
 
     @staticmethod
     async def _replace(previous: _Connection) -> None:
@@ -577,6 +621,7 @@ class CsmsServer:
             answered_at_s=self._clock(),
         )
         await self._send_answer(connection, reply.raw)
+        connection.answered(result=isinstance(reply, CallResult))
         if action == "BootNotification" and isinstance(reply, CallResult):
             self._registered(connection, reply.payload.get("status"))
 
@@ -595,6 +640,8 @@ class CsmsServer:
             now_s=self._clock(),
             heartbeat_interval_s=self._heartbeat_interval_s,
             policy=self._policy,
+            tls=self._tls,
+            follow_up=connection.follow_up,
         )
         return await handlers.answer_call(call, context)
 
@@ -642,6 +689,19 @@ class CsmsServer:
                     continue
             await connection.registration_changed.wait()
 
+    async def _send_follow_ups(self, connection: _Connection) -> None:
+        """The CALLs handlers asked for once their answer went out (A02 step 9: CertificateSigned after an Accepted
+        SignCertificate), one at a time, each as any CALL of the CSMS (the outbox logs and tracks its answer)."""
+        while not connection.closed:
+            follow_up = await connection.follow_ups.get()
+            with connection.step():
+                try:
+                    await connection.outbox.call(follow_up.action, follow_up.payload)
+                except CommandError as exc:
+                    log.info("station %r: %s", connection.station_id, exc)
+                    if follow_up.undelivered is not None:
+                        await follow_up.undelivered(str(exc), self._clock())
+
     async def _call_while_pending(self, connection: _Connection, action: str, payload: dict[str, Any]) -> None:
         with connection.step():
             station = await self.store.get_station(connection.station_id)
@@ -686,6 +746,7 @@ class CsmsServer:
             "serial_number": station.serial_number,
             "firmware_version": station.firmware_version,
             "basic_auth": station.password_hash is not None,
+            "security_profile": (await self.store.security.station(station.id)).security_profile,
             "connectors": [
                 {
                     "connector_id": status.connector_id,
@@ -923,9 +984,24 @@ class CsmsServer:
         return web.json_response(reply.frame.payload, headers=headers)
 
 
-async def serve(*, host: str, port: int, db_path: str | Path, strict: bool = False) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``)."""
-    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict) as server:
+async def serve(
+    *,
+    host: str,
+    port: int,
+    db_path: str | Path,
+    strict: bool = False,
+    tls: TlsSettings | None = None,
+    tls_port: int = 0,
+    mtls_port: int = 0,
+) -> None:
+    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict] [--tls-dir certs/]``)."""
+    async with CsmsServer(
+        host=host, port=port, db_path=db_path, strict=strict, tls=tls, tls_port=tls_port, mtls_port=mtls_port
+    ) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
+        if tls is not None:
+            print(f"CSMS listening on {server.wss_url} (TLS: security profile 2)", flush=True)
+        if tls is not None and tls.client_ca is not None:
+            print(f"CSMS listening on {server.mtls_url} (mutual TLS: security profile 3)", flush=True)
         await asyncio.get_running_loop().create_future()

@@ -7,7 +7,8 @@ and later ones queue (OCPP-J 1.6 §4.1.1); each gets a fresh UUID as message id 
 is checked against the 1.6 request schema before it is sent, but never against what the CSMS believes about the
 station: an unknown transactionId (TC_028), connector (TC_031, TC_055), reservationId (TC_052) or configuration
 key (TC_040_1) must be sendable. What an answer teaches the CSMS (a list the station holds, a reservation, a
-profile, a job) is recorded here, once, whoever asked for the CALL (:mod:`csms.tracking`).
+profile, a job) is recorded here, once, whoever asked for the CALL (:mod:`csms.tracking`). The exchange log keeps
+no password: an AuthorizationKey is logged as ``<redacted>`` (A01.FR.08/09).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csms import tracking
+from csms.credentials import redacted
 from csms.handlers import describe_violations
 from csms.profile_store import Answered
 from csms.store import Store
@@ -191,7 +193,7 @@ class Outbox:
             answered_at_s=answered_at_s,
         )
         await tracking.track(
-            self._store.profiles,
+            self._store,
             Answered(
                 station_id=self._station_id,
                 action=action,
@@ -223,9 +225,9 @@ class Outbox:
             direction="csms_to_station",
             unique_id=unique_id,
             action=action,
-            request=payload,
+            request=redacted(action, payload) or {},
             outcome=outcome,
-            response=answer.payload if isinstance(answer, CallResult) else None,
+            response=redacted(action, answer.payload) if isinstance(answer, CallResult) else None,
             error_code=answer.error_code if isinstance(answer, CallError) else None,
             error_description=answer.error_description if isinstance(answer, CallError) else None,
             error_details=answer.error_details if isinstance(answer, CallError) else None,

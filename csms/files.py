@@ -8,8 +8,9 @@ restart, a few KiB, with its Content-Length and its SHA-256 as ETag.
 ``PUT /files/diagnostics/{name}`` takes the file a station uploads after GetDiagnostics (TC_045_1), as
 ``curl --upload-file`` does; ``POST`` to the same URL, or to the location ``/files/diagnostics/`` itself, with a
 ``multipart/form-data`` body of one file field is what many chargers do instead (the field's filename names the
-file when the URL does not). Files beyond :data:`MAX_UPLOAD_BYTES` are refused with 413. ``GET /api/diagnostics``
-lists what was uploaded; ``GET /api/diagnostics/{id}/content`` returns a file.
+file when the URL does not). Files beyond :data:`MAX_UPLOAD_BYTES` are refused with 413. ``/files/logs/`` takes the
+log files of GetLog (security whitepaper N01, TC_079) the same ways. ``GET /api/diagnostics`` lists what was
+uploaded; ``GET /api/diagnostics/{id}/content`` returns a file.
 
 The ``/files`` routes are what stations reach, with no API credentials; they sit apart from ``/api`` so that an
 API authentication can cover ``/api`` and leave them to the stations (or give them the stations' own).
@@ -32,6 +33,7 @@ FIRMWARE_IMAGE_BASE_BYTES = 4096
 DEFAULT_FIRMWARE_NAME = "ocpp-harness-firmware-1.1.0.bin"
 FIRMWARE_PATH = "/files/firmware/"
 DIAGNOSTICS_PATH = "/files/diagnostics/"
+LOGS_PATH = "/files/logs/"
 _CHUNK_BYTES = 64 * 1024
 
 
@@ -78,10 +80,11 @@ class FileServer:
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get(FIRMWARE_PATH + "{name}", self._firmware)
-        router.add_put(DIAGNOSTICS_PATH + "{name}", self._put_diagnostics)
-        router.add_post(DIAGNOSTICS_PATH + "{name}", self._post_diagnostics)
-        router.add_post(DIAGNOSTICS_PATH, self._post_diagnostics)
-        router.add_put(DIAGNOSTICS_PATH, self._put_without_name)
+        for path in (DIAGNOSTICS_PATH, LOGS_PATH):
+            router.add_put(path + "{name}", self._put_diagnostics)
+            router.add_post(path + "{name}", self._post_diagnostics)
+            router.add_post(path, self._post_diagnostics)
+            router.add_put(path, self._put_without_name)
         router.add_get("/api/diagnostics", self._list_uploads)
         router.add_get("/api/diagnostics/{upload_id}/content", self._upload_content)
 
@@ -107,7 +110,7 @@ class FileServer:
         return await self._keep(name, content, request.headers.get("Content-Type"))
 
     async def _put_without_name(self, request: web.Request) -> web.Response:
-        raise ApiError(400, f"A PUT names its file: PUT {DIAGNOSTICS_PATH}{{name}}.")
+        raise ApiError(400, f"A PUT names its file: PUT {request.path}{{name}}.")
 
     async def _post_diagnostics(self, request: web.Request) -> web.Response:
         """A multipart/form-data body with one file field; any other body is taken whole, as with PUT."""

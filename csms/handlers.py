@@ -10,13 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csms.policy import Policy
+from csms.security_handlers import SECURITY_HANDLERS, FollowUp
 from csms.store import Store, Token
 from ocppj.frames import Call, CallError, CallResult, ErrorCode, encode_error, encode_result
 from ocppj.schemas import SchemaViolation, actions, error_code_for, validate
 from ocppj.timefmt import format_time
+
+if TYPE_CHECKING:
+    from csms.tls import TlsSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,8 @@ class CallContext:
     now_s: float
     heartbeat_interval_s: int
     policy: Policy = Policy()
+    tls: TlsSettings | None = None  # the CA that signs CSRs (SignCertificate, A02)
+    follow_up: Callable[[FollowUp], None] | None = None  # a CALL to send once this CALL is answered
 
 
 Handler = Callable[[CallContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -184,11 +190,6 @@ async def _diagnostics_status_notification(ctx: CallContext, payload: dict[str, 
     return {}
 
 
-async def _acknowledge(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Notifications whose answer is empty; their content is kept in the exchange log."""
-    return {}
-
-
 HANDLERS: Mapping[str, Handler] = {
     "BootNotification": _boot_notification,
     "Heartbeat": _heartbeat,
@@ -200,9 +201,7 @@ HANDLERS: Mapping[str, Handler] = {
     "DataTransfer": _data_transfer,
     "DiagnosticsStatusNotification": _diagnostics_status_notification,
     "FirmwareStatusNotification": _firmware_status_notification,
-    "SecurityEventNotification": _acknowledge,
-    "LogStatusNotification": _acknowledge,
-    "SignedFirmwareStatusNotification": _acknowledge,
+    **SECURITY_HANDLERS,
 }
 
 
@@ -222,7 +221,7 @@ class Answer:
 
 async def answer_call(call: Call, ctx: CallContext) -> Answer:
     """Answer one CALL: NotImplemented for an action OCPP 1.6 does not have, NotSupported for one the CSMS
-    does not take from a station (SignCertificate until the PKI exists, any CSMS-initiated action), the
+    does not take from a station (any CSMS-initiated action), the
     schema's CALLERROR code for an invalid payload (OCPP-J 1.6 §4.2.3), else the handler's CALLRESULT."""
     if call.action not in actions():
         return Answer(

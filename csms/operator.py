@@ -23,7 +23,7 @@ from aiohttp import web
 from csms import handlers
 from csms.api import ApiError, int_field, json_object, known_fields, required_string, string_field, time_field
 from csms.files import DEFAULT_FIRMWARE_NAME, DIAGNOSTICS_PATH, FIRMWARE_PATH
-from csms.profile_store import JobKind
+from csms.profile_store import JobKind, ProfileStore
 from csms.store import Station, Store
 from ocppj.timefmt import format_time
 
@@ -53,7 +53,7 @@ async def known_station(store: Store, station_id: str) -> Station:
     return station
 
 
-def _choice(body: dict[str, Any], key: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
+def choice(body: dict[str, Any], key: str, choices: tuple[str, ...], *, default: str | None = None) -> str:
     value = body.get(key, default)
     if value not in choices:
         raise ApiError(400, f"'{key}' must be one of {', '.join(choices)}.")
@@ -61,7 +61,7 @@ def _choice(body: dict[str, Any], key: str, choices: tuple[str, ...], *, default
     return value
 
 
-def _optional_int(body: dict[str, Any], key: str, *, minimum: int, maximum: int | None = None) -> int | None:
+def optional_int(body: dict[str, Any], key: str, *, minimum: int, maximum: int | None = None) -> int | None:
     value = body.get(key)
     return None if value is None else int_field(value, key, minimum=minimum, maximum=maximum)
 
@@ -84,7 +84,7 @@ def _tags(body: dict[str, Any], key: str) -> list[str] | None:
     return list(value)
 
 
-def _location(body: dict[str, Any], default: str) -> str:
+def location_field(body: dict[str, Any], default: str) -> str:
     """§5.6, §5.19: a URI the station can reach; without one, this CSMS's own file server."""
     location = string_field(body, "location", required=False) or default
     parts = urlsplit(location)
@@ -93,16 +93,38 @@ def _location(body: dict[str, Any], default: str) -> str:
     return location
 
 
-def _retries(body: dict[str, Any], payload: dict[str, Any]) -> None:
+def add_retries(body: dict[str, Any], payload: dict[str, Any]) -> None:
     for key, field in (("retries", "retries"), ("retry_interval_s", "retryInterval")):
-        value = _optional_int(body, key, minimum=0)
+        value = optional_int(body, key, minimum=0)
         if value is not None:
             payload[field] = value
 
 
-def _origin(request: web.Request) -> str:
+def origin(request: web.Request) -> str:
     """This CSMS as the operator reached it: the stations it serves are expected to reach it there too."""
     return f"{request.scheme}://{request.host}"
+
+
+async def jobs_view(profiles: ProfileStore, station_id: str, kind: JobKind) -> web.Response:
+    """A station's jobs of one kind with their notifications, and the notifications that belong to none."""
+    jobs = await profiles.jobs(station_id, kind)
+    outside = await profiles.notifications_outside_jobs(station_id, kind)
+    return web.json_response(
+        {
+            "station_id": station_id,
+            "jobs": [job.as_json() for job in jobs],
+            "notifications_outside_jobs": [n.as_json() for n in outside],
+        }
+    )
+
+
+async def with_job_header(profiles: ProfileStore, station_id: str, response: web.Response) -> web.Response:
+    """``X-Job-Id``: the job the answered CALL became (:mod:`csms.tracking`)."""
+    message_id = response.headers.get("X-OCPP-Message-Id")
+    job = None if message_id is None else await profiles.job_for_message(station_id, message_id)
+    if job is not None:
+        response.headers["X-Job-Id"] = str(job.id)
+    return response
 
 
 class OperatorRoutes:
@@ -164,7 +186,7 @@ class OperatorRoutes:
         connector_id = _required_int(body, "connector_id", minimum=0)
         id_tag = required_string(body, "id_tag", max_length=MAX_ID_TAG_LENGTH)
         now_s = self._clock()
-        expires_in_s = _optional_int(body, "expires_in_s", minimum=1)
+        expires_in_s = optional_int(body, "expires_in_s", minimum=1)
         expiry_at_s = time_field(body, "expiry_date")
         if (expires_in_s is None) == (expiry_at_s is None):
             raise ApiError(400, "Give the reservation one of 'expires_in_s' or 'expiry_date'.")
@@ -173,7 +195,7 @@ class OperatorRoutes:
         assert expiry_at_s is not None
         if expiry_at_s <= now_s:
             raise ApiError(400, "'expiry_date' must lie in the future.")
-        reservation_id = _optional_int(body, "reservation_id", minimum=0)
+        reservation_id = optional_int(body, "reservation_id", minimum=0)
         token = await self._store.get_token(id_tag)
         if token is None:
             raise ApiError(400, f"Token {id_tag!r} is not known to the CSMS; add it with POST /api/tokens first.")
@@ -223,7 +245,7 @@ class OperatorRoutes:
         station = await self._station(request)
         body = await json_object(request)
         known_fields(body, {"update_type", "tags", "remove"}, what="local list")
-        update_type = _choice(body, "update_type", _UPDATE_TYPES)
+        update_type = choice(body, "update_type", _UPDATE_TYPES)
         tags, remove = _tags(body, "tags"), _tags(body, "remove")
         if update_type == "Full" and remove is not None:
             raise ApiError(400, "A Full update replaces the whole list; 'remove' belongs to a Differential one.")
@@ -277,12 +299,12 @@ class OperatorRoutes:
         limit = body.get("limit")
         if isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0:
             raise ApiError(400, "'limit' is required and must be a number > 0.")
-        unit = _choice(body, "unit", _UNITS)
-        purpose = _choice(body, "purpose", _PURPOSES, default="TxDefaultProfile")
-        kind = _choice(body, "kind", _KINDS, default="Absolute")
-        stack_level = _optional_int(body, "stack_level", minimum=0) or 0
-        duration_s = _optional_int(body, "duration_s", minimum=1)
-        number_phases = _optional_int(body, "number_phases", minimum=1, maximum=_MAX_NUMBER_PHASES)
+        unit = choice(body, "unit", _UNITS)
+        purpose = choice(body, "purpose", _PURPOSES, default="TxDefaultProfile")
+        kind = choice(body, "kind", _KINDS, default="Absolute")
+        stack_level = optional_int(body, "stack_level", minimum=0) or 0
+        duration_s = optional_int(body, "duration_s", minimum=1)
+        number_phases = optional_int(body, "number_phases", minimum=1, maximum=_MAX_NUMBER_PHASES)
         if purpose == "ChargePointMaxProfile" and connector_id != 0:
             raise ApiError(400, "A ChargePointMaxProfile limits the whole station: 'connector_id' must be 0.")
         if purpose == "TxProfile" and connector_id == 0:
@@ -335,7 +357,7 @@ class OperatorRoutes:
                     raise ApiError(400, f"'{key}' must be an integer >= 0, got {text!r}.")
                 payload[field] = int(text)
         if "purpose" in query:
-            payload["chargingProfilePurpose"] = _choice(query, "purpose", _PURPOSES)
+            payload["chargingProfilePurpose"] = choice(query, "purpose", _PURPOSES)
         return await self._send(station, "ClearChargingProfile", payload)
 
     async def _list_composite_schedules(self, request: web.Request) -> web.Response:
@@ -354,22 +376,13 @@ class OperatorRoutes:
             "duration": _required_int(body, "duration_s", minimum=1),
         }
         if body.get("unit") is not None:
-            payload["chargingRateUnit"] = _choice(body, "unit", _UNITS)
+            payload["chargingRateUnit"] = choice(body, "unit", _UNITS)
         return await self._send(station, "GetCompositeSchedule", payload)
 
     # -- Firmware Management (§5.19 UpdateFirmware, §5.6 GetDiagnostics) ---------------------------------------
 
     async def _jobs(self, request: web.Request, kind: JobKind) -> web.Response:
-        station = await self._station(request)
-        jobs = await self._profiles.jobs(station.id, kind)
-        outside = await self._profiles.notifications_outside_jobs(station.id, kind)
-        return web.json_response(
-            {
-                "station_id": station.id,
-                "jobs": [job.as_json() for job in jobs],
-                "notifications_outside_jobs": [n.as_json() for n in outside],
-            }
-        )
+        return await jobs_view(self._profiles, (await self._station(request)).id, kind)
 
     async def _list_firmware_jobs(self, request: web.Request) -> web.Response:
         """``{station_id, jobs: [{id, kind, state, status, request, answer, message_id, requested_at,
@@ -383,12 +396,7 @@ class OperatorRoutes:
         return await self._jobs(request, "diagnostics")
 
     async def _with_job(self, station: Station, action: str, payload: dict[str, Any]) -> web.Response:
-        response = await self._send(station, action, payload)
-        message_id = response.headers.get("X-OCPP-Message-Id")
-        job = None if message_id is None else await self._profiles.job_for_message(station.id, message_id)
-        if job is not None:
-            response.headers["X-Job-Id"] = str(job.id)
-        return response
+        return await with_job_header(self._profiles, station.id, await self._send(station, action, payload))
 
     async def _update_firmware(self, request: web.Request) -> web.Response:
         """``{location?, retrieve_date?, retries?, retry_interval_s?}`` -> UpdateFirmware (TC_044): by default the
@@ -396,13 +404,13 @@ class OperatorRoutes:
         station = await self._station(request)
         body = await json_object(request, empty={})
         known_fields(body, {"location", "retrieve_date", "retries", "retry_interval_s"}, what="firmware update")
-        location = _location(body, _origin(request) + FIRMWARE_PATH + DEFAULT_FIRMWARE_NAME)
+        location = location_field(body, origin(request) + FIRMWARE_PATH + DEFAULT_FIRMWARE_NAME)
         retrieve_at_s = time_field(body, "retrieve_date")
         payload: dict[str, Any] = {
             "location": location,
             "retrieveDate": format_time(self._clock() if retrieve_at_s is None else retrieve_at_s),
         }
-        _retries(body, payload)
+        add_retries(body, payload)
         return await self._with_job(station, "UpdateFirmware", payload)
 
     async def _get_diagnostics(self, request: web.Request) -> web.Response:
@@ -411,7 +419,7 @@ class OperatorRoutes:
         station = await self._station(request)
         body = await json_object(request, empty={})
         known_fields(body, {"location", "start_time", "stop_time", "retries", "retry_interval_s"}, what="diagnostics")
-        payload: dict[str, Any] = {"location": _location(body, _origin(request) + DIAGNOSTICS_PATH)}
+        payload: dict[str, Any] = {"location": location_field(body, origin(request) + DIAGNOSTICS_PATH)}
         start_s, stop_s = time_field(body, "start_time"), time_field(body, "stop_time")
         if start_s is not None and stop_s is not None and stop_s < start_s:
             raise ApiError(400, "'stop_time' must not lie before 'start_time'.")
@@ -419,7 +427,7 @@ class OperatorRoutes:
             payload["startTime"] = format_time(start_s)
         if stop_s is not None:
             payload["stopTime"] = format_time(stop_s)
-        _retries(body, payload)
+        add_retries(body, payload)
         return await self._with_job(station, "GetDiagnostics", payload)
 
     # -- Remote Trigger (§5.17 TriggerMessage) ----------------------------------------------------------------
@@ -429,8 +437,8 @@ class OperatorRoutes:
         station = await self._station(request)
         body = await json_object(request)
         known_fields(body, {"message", "connector_id"}, what="trigger")
-        payload: dict[str, Any] = {"requestedMessage": _choice(body, "message", _TRIGGERS)}
-        connector_id = _optional_int(body, "connector_id", minimum=0)
+        payload: dict[str, Any] = {"requestedMessage": choice(body, "message", _TRIGGERS)}
+        connector_id = optional_int(body, "connector_id", minimum=0)
         if connector_id is not None:
             payload["connectorId"] = connector_id
         return await self._send(station, "TriggerMessage", payload)

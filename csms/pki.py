@@ -12,6 +12,7 @@ point's CSR into a certificate chain (use cases A02/A03). Shapes follow §2.6.1 
 * CSMS certificate: CN = the host stations connect to (A00.FR.510), serverAuth;
 * charge point certificate: CN = its serial number, which is not a URL or an IP address (A00.FR.511), O = the
   CPO name (A00.FR.404/405), clientAuth, one per station (A00.FR.427);
+* firmware signing certificate (use case L01): codeSigning, its key signs firmware images with RSA-PSS (L01.FR.04);
 * key usage restricted to what the certificate is for (A00.FR.512).
 
 SubjectAltName. The A00.FR.511 note says a dNSName SAN SHOULD NOT be used, because RFC 2818 clients take the SAN
@@ -30,6 +31,7 @@ item 7, §5.6).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import ipaddress
@@ -57,6 +59,7 @@ HashAlgorithm = Literal["SHA256", "SHA384", "SHA512"]
 CSR_MAX_CHARS = 5500  # SignCertificate.req csr: string[0..5500] (whitepaper §4, A02.FR.03)
 CERTIFICATE_MAX_CHARS = 5500  # InstallCertificate.req certificate: string[0..5500]
 CHAIN_MAX_CHARS = 10000  # CertificateSigned.req certificateChain: string[0..10000]; CertificateSignedMaxChainSize
+SIGNATURE_MAX_CHARS = 800  # SignedUpdateFirmware.req firmware.signature: string[0..800], base64
 RSA_MIN_BITS = 2048  # A00.FR.502 (RSA and DSA)
 EC_MIN_BITS = 224  # A00.FR.503
 RSA_BITS = 2048
@@ -487,6 +490,27 @@ class CertificateAuthority:
         )
         return Credential(_sign(builder, self.credential.private_key), key)
 
+    def issue_firmware_signing_certificate(
+        self,
+        *,
+        organization: str,
+        common_name: str = "ocpp-harness Firmware Signing",
+        algorithm: KeyAlgorithm = "rsa",
+        valid_days: int = LEAF_VALID_DAYS,
+        now: dt.datetime | None = None,
+    ) -> Credential:
+        """The certificate whose key signs firmware images (SignedUpdateFirmware.req signingCertificate, which the
+        Central System SHALL send, L01.FR.11): codeSigning, digitalSignature. A station accepts it only when it is
+        issued by one of its ManufacturerRootCertificates (L01.FR.12/23), so this CA is installed as one
+        (InstallCertificate, TC_075_1) before a signed update (TC_080). RSA by default: L01.FR.04 names RSA-PSS."""
+        key = new_private_key(algorithm)
+        builder = (
+            self._leaf(_name(common_name, organization), key.public_key(), valid_days=valid_days, now=now)
+            .add_extension(_key_usage(digital_signature=True), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        )
+        return Credential(_sign(builder, self.credential.private_key), key)
+
     def sign_csr(
         self,
         csr_text: str,
@@ -538,6 +562,19 @@ class CertificateAuthority:
         if len(chain) > max_chain_chars:
             raise CsrRejected(f"the chain has {len(chain)} characters; the station takes at most {max_chain_chars}")
         return SignedCertificate(leaf, chain)
+
+
+def sign_firmware(image: bytes, key: PrivateKey) -> str:
+    """``SignedUpdateFirmware.req`` firmware.signature: the base64 signature of ``image`` over its SHA-256, with
+    RSA-PSS (MGF1-SHA256, salt as long as the digest) for an RSA key as L01.FR.04 names, or ECDSA for an EC key
+    (L01.FR.04's other scheme, ECSchnorr, is in no common library). A station verifies it over the image it
+    downloaded, with the signing certificate's key (L01.FR.04)."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        signature = key.sign(image, pss, hashes.SHA256())
+    else:
+        signature = key.sign(image, ec.ECDSA(hashes.SHA256()))
+    return base64.b64encode(signature).decode("ascii")
 
 
 def server_ssl_context(certificates: Sequence[CertFiles], *, client_ca: Path | None = None) -> ssl.SSLContext:
@@ -597,6 +634,7 @@ class PkiFiles:
     ca: CertFiles
     csms_rsa: CertFiles
     csms_ecdsa: CertFiles
+    firmware_signing: CertFiles
     stations: Mapping[str, CertFiles]
     bad: BadFiles
 
@@ -616,6 +654,7 @@ class PkiFiles:
             ca=pair("ca"),
             csms_rsa=pair("csms-rsa"),
             csms_ecdsa=pair("csms-ecdsa"),
+            firmware_signing=pair("firmware-signing"),
             stations={station: pair(f"stations/{station}") for station in station_ids},
             bad=BadFiles(
                 untrusted_ca=pair("bad/untrusted-ca"),
@@ -649,6 +688,7 @@ class PkiFiles:
             self.ca,
             self.csms_rsa,
             self.csms_ecdsa,
+            self.firmware_signing,
             *self.stations.values(),
             *(getattr(bad, name) for name in bad.__dataclass_fields__),
         ]
@@ -762,6 +802,15 @@ def _generate(files: PkiFiles, now: dt.datetime) -> list[_Entry]:
             f"CSMS server certificate, {what}, CN={hosts[0]}, SAN {shown}: the {suites} suites (A00.FR.317/421, "
             "A00.FR.510).",
         )
+    add(
+        files.firmware_signing,
+        ca.issue_firmware_signing_certificate(organization=cpo, now=now),
+        "firmware-signing",
+        (1, 2, 3),
+        "firmware signing certificate, RSA 2048, codeSigning: the CSMS signs firmware images with its key (RSA-PSS, "
+        "L01.FR.04) and sends it as SignedUpdateFirmware's signingCertificate (L01.FR.11, TC_080/TC_081); stations "
+        "accept it once ca.pem is installed as a ManufacturerRootCertificate (L01.FR.12, TC_075_1).",
+    )
     for station_id, pair in files.stations.items():
         add(
             pair,

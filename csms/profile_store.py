@@ -30,14 +30,34 @@ from ocppj.timefmt import format_time, parse_time
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-JobKind: TypeAlias = Literal["firmware", "diagnostics"]
+JobKind: TypeAlias = Literal["firmware", "diagnostics", "log", "signed_firmware"]
 
-# OCPP 1.6 §4.5 FirmwareStatus and §4.4 DiagnosticsStatus: the statuses that end a job, and how.
+# OCPP 1.6 §4.5 FirmwareStatus and §4.4 DiagnosticsStatus, the security whitepaper's UploadLogStatusEnumType (N01)
+# and FirmwareStatusEnumType (L01): the statuses that end a job, and how.
 _FINAL_STATUSES: Mapping[JobKind, Mapping[str, str]] = {
     "firmware": {"Installed": "succeeded", "DownloadFailed": "failed", "InstallationFailed": "failed"},
     "diagnostics": {"Uploaded": "succeeded", "UploadFailed": "failed"},
+    "log": {
+        "Uploaded": "succeeded",
+        "UploadFailure": "failed",
+        "BadMessage": "failed",
+        "NotSupportedOperation": "failed",
+        "PermissionDenied": "failed",
+    },
+    "signed_firmware": {
+        "Installed": "succeeded",
+        "DownloadFailed": "failed",
+        "InstallationFailed": "failed",
+        "InstallVerificationFailed": "failed",
+        "InvalidSignature": "failed",
+    },
 }
 _OPEN_STATES = frozenset({"requested", "in_progress"})
+# The whitepaper's jobs carry a requestId that their notifications repeat (N01, L01); the station names its log
+# file in the GetLog answer as GetDiagnostics does in its own.
+REQUEST_ID_KINDS: frozenset[JobKind] = frozenset({"log", "signed_firmware"})
+_FILE_NAME_FIELDS: Mapping[JobKind, str] = {"diagnostics": "fileName", "log": "filename"}
+_UPLOAD_KINDS = ("diagnostics", "log")
 
 TX_PROFILE = "TxProfile"
 
@@ -239,10 +259,15 @@ class Notification:
         return json_view(self)
 
 
-def job_state(kind: JobKind, *, statuses: Sequence[str], superseded: bool, nothing_to_upload: bool = False) -> str:
+def job_state(
+    kind: JobKind, *, statuses: Sequence[str], superseded: bool, nothing_to_upload: bool = False, refused: bool = False
+) -> str:
     """requested (no notification yet), in_progress, succeeded or failed (the final status of §4.4/§4.5),
-    superseded (a newer request of the same kind reached the station first: it works on one at a time), or
-    nothing_to_upload (GetDiagnostics answered without a fileName: no diagnostics available, §5.6)."""
+    superseded (a newer request of the same kind reached the station first: it works on one at a time),
+    nothing_to_upload (GetDiagnostics answered without a fileName: no diagnostics available, §5.6), or refused
+    (GetLog or SignedUpdateFirmware answered other than Accepted or AcceptedCanceled)."""
+    if refused:
+        return "refused"
     if nothing_to_upload:
         return "nothing_to_upload"
     last = statuses[-1] if statuses else None
@@ -295,6 +320,7 @@ class TransferJob:
             statuses=[n.status for n in self.notifications],
             superseded=self.superseded_by is not None,
             nothing_to_upload=self.kind == "diagnostics" and not self.file_name,
+            refused=job_refused(self.kind, self.answer),
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -305,6 +331,12 @@ class TransferJob:
             notifications=[n.as_json() for n in self.notifications],
             uploads=[u.as_json() for u in self.uploads],
         )
+
+
+def job_refused(kind: JobKind, answer: Mapping[str, Any]) -> bool:
+    """A GetLog or SignedUpdateFirmware the station refused (Rejected, InvalidCertificate, RevokedCertificate): no
+    notification will follow. AcceptedCanceled is accepted: the station cancelled its previous job for this one."""
+    return kind in REQUEST_ID_KINDS and answer.get("status") not in ("Accepted", "AcceptedCanceled")
 
 
 def _parse_time_or_none(text: str) -> float | None:
@@ -607,12 +639,23 @@ class ProfileStore:
         jobs = await self._jobs(station_id, kind, with_uploads=False)
         return jobs[-1].id if jobs and jobs[-1].state in _OPEN_STATES else None
 
+    async def next_request_id(self) -> int:
+        """A fresh requestId for GetLog and SignedUpdateFirmware (N01, L01), above every one the CSMS sent."""
+        kinds = ", ".join(f"'{kind}'" for kind in sorted(REQUEST_ID_KINDS))
+        return await self._allocate(
+            "request_id",
+            "SELECT MAX(CAST(json_extract(request, '$.requestId') AS INTEGER)) FROM transfer_jobs"
+            f" WHERE kind IN ({kinds})",
+        )
+
     async def job_answered(self, answered: Answered, kind: JobKind, result: dict[str, Any]) -> int:
-        """An UpdateFirmware or GetDiagnostics the station answered becomes a job; an unfinished earlier job of
-        the same kind is superseded (a station works on one firmware update, one upload, at a time)."""
-        file_name = result.get("fileName") if kind == "diagnostics" else None
+        """An UpdateFirmware, GetDiagnostics, GetLog or SignedUpdateFirmware the station answered becomes a job; an
+        unfinished earlier job of the same kind is superseded (a station works on one firmware update, one upload,
+        at a time), unless the station refused the new one."""
+        field = _FILE_NAME_FIELDS.get(kind)
+        file_name = None if field is None else result.get(field)
         async with self._lock:
-            previous = await self._open_job(answered.station_id, kind)
+            previous = None if job_refused(kind, result) else await self._open_job(answered.station_id, kind)
             cursor = await self._db.execute(
                 "INSERT INTO transfer_jobs (station_id, kind, request, answer, file_name, message_id, requested_at,"
                 " answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -635,11 +678,17 @@ class ProfileStore:
             await self._db.commit()
         return job_id
 
-    async def status_notified(self, station_id: str, kind: JobKind, status: str, *, now_s: float) -> int | None:
+    async def status_notified(
+        self, station_id: str, kind: JobKind, status: str, *, now_s: float, request_id: int | None = None
+    ) -> int | None:
         """A FirmwareStatusNotification / DiagnosticsStatusNotification, kept in order with the job it is about
-        (None: the station had no unfinished job, e.g. Idle after a TriggerMessage, TC_054)."""
+        (None: the station had no unfinished job, e.g. Idle after a TriggerMessage, TC_054). A LogStatusNotification
+        / SignedFirmwareStatusNotification names its job by requestId, which it may leave out only for Idle."""
         async with self._lock:
-            job_id = await self._open_job(station_id, kind)
+            if kind in REQUEST_ID_KINDS:
+                job_id = None if request_id is None else await self._job_of_request(station_id, kind, request_id)
+            else:
+                job_id = await self._open_job(station_id, kind)
             await self._db.execute(
                 "INSERT INTO transfer_notifications (station_id, kind, job_id, status, received_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -647,6 +696,15 @@ class ProfileStore:
             )
             await self._db.commit()
         return job_id
+
+    async def _job_of_request(self, station_id: str, kind: JobKind, request_id: int) -> int | None:
+        row = await fetch_one(
+            self._db,
+            "SELECT MAX(id) FROM transfer_jobs WHERE station_id = ? AND kind = ?"
+            " AND json_extract(request, '$.requestId') = ?",
+            (station_id, kind, request_id),
+        )
+        return None if row is None or row[0] is None else int(row[0])
 
     async def _jobs(
         self, station_id: str, kind: JobKind | None, *, with_uploads: bool, message_id: str | None = None
@@ -702,15 +760,16 @@ class ProfileStore:
     # -- diagnostics uploads -----------------------------------------------------------------------------------
 
     async def add_upload(self, *, file_name: str, content: bytes, content_type: str | None, now_s: float) -> Upload:
-        """Keep an uploaded file. Its station and job: the latest diagnostics job whose GetDiagnostics answer
-        named this file, else the provisioned station whose id starts the name (``CP_1-diagnostics-...``)."""
+        """Keep an uploaded file. Its station and job: the latest diagnostics or log job whose GetDiagnostics or
+        GetLog answer named this file, else the provisioned station whose id starts the name
+        (``CP_1-diagnostics-...``)."""
         sha256 = hashlib.sha256(content).hexdigest()
         async with self._lock:
             job = await fetch_one(
                 self._db,
-                "SELECT id, station_id FROM transfer_jobs WHERE kind = 'diagnostics' AND file_name = ?"
+                "SELECT id, station_id FROM transfer_jobs WHERE kind IN (?, ?) AND file_name = ?"
                 " ORDER BY id DESC LIMIT 1",
-                (file_name,),
+                (*_UPLOAD_KINDS, file_name),
             )
             if job is not None:
                 station_id, job_id = job["station_id"], job["id"]

@@ -7,7 +7,8 @@ per OCPP message cheap enough for the load runner while still surviving a crash 
 
 The schema is :data:`BASE_SCHEMA` (version 0, what databases from before the first migration have) brought up by
 :data:`MIGRATIONS` (:func:`csms.db.migrate`), so the CSMS opens a database of any earlier version and upgrades it.
-The tables of the five other certified profiles are :class:`csms.profile_store.ProfileStore`'s.
+The tables of the five other certified profiles are :class:`csms.profile_store.ProfileStore`'s, those of the
+security whitepaper :class:`csms.security_store.SecurityStore`'s.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import aiosqlite
 
 from csms.db import dumps, fetch_all, fetch_one, loads_object, migrate
 from csms.profile_store import ProfileStore
+from csms.security_store import SCHEMA as SECURITY_SCHEMA
+from csms.security_store import SecurityStore
 from ocppj.timefmt import format_time
 
 BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
@@ -227,6 +230,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE transactions ADD COLUMN reservation_outcome TEXT;
     """,
+    # 2: the security whitepaper (csms.security_store): security profiles, certificates, the security log.
+    SECURITY_SCHEMA,
 )
 
 
@@ -370,6 +375,7 @@ class Store:
         self._db = db
         self._lock = asyncio.Lock()
         self.profiles = ProfileStore(db, self._lock)
+        self.security = SecurityStore(db, self._lock)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -9,7 +9,9 @@ Per action (OCPP 1.6 §5): SendLocalList (Accepted: the list the CSMS holds), Ge
 reports), ReserveNow (a reservation, active or refused), CancelReservation (Accepted: cancelled), SetChargingProfile
 (Accepted: installed), ClearChargingProfile (Accepted: removed), GetCompositeSchedule (the last answer per
 connector), UpdateFirmware and GetDiagnostics (a job). A CALLERROR teaches nothing but a refused reservation; a
-timed-out CALL teaches nothing (the exchange log keeps it).
+timed-out CALL teaches nothing (the exchange log keeps it). The security whitepaper's CALLs (and the
+AuthorizationKey, SecurityProfile and CertificateSignedMaxChainSize a ChangeConfiguration sets) are
+:mod:`csms.security_tracking`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 from csms.profile_store import Answered, JobKind, ProfileStore
+from csms.security_tracking import SECURITY_ON_ANSWERED
+from csms.store import Store
 from ocppj.frames import CallError
 
 log = logging.getLogger(__name__)
@@ -91,14 +95,16 @@ _ON_ANSWERED: Mapping[str, Callable[[ProfileStore, Answered], Awaitable[None]]] 
 }
 
 
-async def track(profiles: ProfileStore, answered: Answered) -> None:
+async def track(store: Store, answered: Answered) -> None:
     """Record what ``answered`` teaches. A failure is logged, not raised: the station's answer stands and is in
     the exchange log, and the caller (an API request, a strict-mode follow-up task) relays it either way."""
     hook = _ON_ANSWERED.get(answered.action)
-    if hook is None:
-        return
+    security_hook = SECURITY_ON_ANSWERED.get(answered.action)
     try:
-        await hook(profiles, answered)
+        if hook is not None:
+            await hook(store.profiles, answered)
+        if security_hook is not None:
+            await security_hook(store, answered)
     except Exception:
         log.exception(
             "could not record the answer of station %r to %s (message %s)",

@@ -96,6 +96,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
     )
+    tls = csms.add_argument_group("TLS, security profiles 2 and 3 (csms/tls.py)")
+    tls.add_argument("--tls-dir", help="the test PKI `ocpp-harness certs` wrote (e.g. certs/): every file below")
+    tls.add_argument("--tls-port", type=int, default=9443, help="wss port of security profile 2 (default: 9443)")
+    tls.add_argument("--mtls-port", type=int, default=9444, help="wss port of profile 3, mutual TLS (default: 9444)")
+    tls.add_argument("--cert", action="append", default=[], help="server certificate (PEM), repeatable: RSA and ECDSA")
+    tls.add_argument("--key", action="append", default=[], help="the key of each --cert, in the same order")
+    tls.add_argument("--ca", help="CA that profile-3 client certificates chain to")
+    tls.add_argument("--ca-key", help="the key of --ca: the CSMS signs the stations' CSRs with it")
+    tls.add_argument("--firmware-signing", nargs=2, default=[], metavar=("CERT", "KEY"), help="signs firmware (L01)")
+    tls.add_argument("--cpo-name", help="the O that client certificates and CSRs must contain (A00.FR.404)")
+    tls.add_argument(
+        "--no-cn-binding", action="store_true", help="accept a client certificate whose CN is not the station's"
+    )
 
     certs = commands.add_parser(
         "certs",
@@ -158,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "init":
             return _init(args)
         if args.command == "csms":
-            return _csms(args.host, args.port, args.db, strict=args.strict)
+            return _csms(args)
         if args.command == "certs":
             return _certs(args)
         if args.command == "check":
@@ -217,11 +230,37 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _csms(host: str, port: int, db: str, *, strict: bool = False) -> int:
+def _csms(args: argparse.Namespace) -> int:
     from csms.app import serve
+    from csms.tls import TlsError, TlsSettings
 
+    host, port = args.host, args.port
     try:
-        asyncio.run(serve(host=host, port=port, db_path=db, strict=strict))
+        tls = TlsSettings.from_options(
+            tls_dir=args.tls_dir,
+            certificates=args.cert,
+            keys=args.key,
+            ca=args.ca,
+            ca_key=args.ca_key,
+            firmware_signing=args.firmware_signing,
+            cpo_name=args.cpo_name,
+            bind_common_name=not args.no_cn_binding,
+        )
+    except TlsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        asyncio.run(
+            serve(
+                host=host,
+                port=port,
+                db_path=args.db,
+                strict=args.strict,
+                tls=tls,
+                tls_port=args.tls_port,
+                mtls_port=args.mtls_port,
+            )
+        )
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -246,8 +285,8 @@ def _certs(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(
         f"wrote a test PKI in {out}: CA, CSMS server certificates (RSA, ECDSA) for {', '.join(files.hosts)}, "
-        f"{len(files.stations)} station certificate(s), bad/ for the negative tests; {files.manifest.name} describes "
-        "each file. Test material only."
+        f"a firmware signing certificate, {len(files.stations)} station certificate(s), bad/ for the negative tests; "
+        f"{files.manifest.name} describes each file. Test material only."
     )
     return EXIT_OK
 

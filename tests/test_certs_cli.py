@@ -29,8 +29,9 @@ def test_certs_writes_a_complete_pki(tmp_path: Path, capsys: pytest.CaptureFixtu
     printed = capsys.readouterr()
     assert printed.err == ""
     assert printed.out.splitlines() == [
-        f"wrote a test PKI in {out}: CA, CSMS server certificates (RSA, ECDSA) for csms.example.com, 2 station "
-        "certificate(s), bad/ for the negative tests; manifest.json describes each file. Test material only."
+        f"wrote a test PKI in {out}: CA, CSMS server certificates (RSA, ECDSA) for csms.example.com, a firmware "
+        "signing certificate, 2 station certificate(s), bad/ for the negative tests; manifest.json describes each "
+        "file. Test material only."
     ]
     files = PkiFiles.read(out)
     assert (files.hosts, files.cpo_name, list(files.stations)) == (
@@ -42,7 +43,11 @@ def test_certs_writes_a_complete_pki(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert names == sorted(
         [
             "manifest.json",
-            *(f"{stem}.{suffix}" for stem in ("ca", "csms-rsa", "csms-ecdsa") for suffix in ("pem", "key")),
+            *(
+                f"{stem}.{suffix}"
+                for stem in ("ca", "csms-rsa", "csms-ecdsa", "firmware-signing")
+                for suffix in ("pem", "key")
+            ),
             *(f"stations/{station}.{suffix}" for station in ("SN-1", "SN-2") for suffix in ("pem", "key")),
             *(
                 f"bad/{stem}.{suffix}"

@@ -10,8 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from csms_kit import Api, Stations, StationSocket
+from security_kit import SecureRig
 
 from csms.app import CsmsServer
+from csms.pki import PkiFiles
+from csms.tls import ClientCertificatePolicy, TlsSettings
 
 CALL_TIMEOUT_S = 1.0
 HEARTBEAT_INTERVAL_S = 60
@@ -80,5 +83,35 @@ async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
             )
             api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
             return Rig(server, api, Stations(server.ws_url, api, stack).open)
+
+        yield start
+
+
+StartSecure = Callable[..., Awaitable[SecureRig]]
+
+
+@pytest.fixture
+async def start_secure(tmp_path: Path, test_pki: PkiFiles) -> AsyncIterator[StartSecure]:
+    """``await start_secure()``: a CSMS with a TLS listener and CA from the session's test PKI (security profiles
+    2 and 3), with its own database."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(
+            *,
+            strict: bool = False,
+            policy: ClientCertificatePolicy | None = None,
+            call_timeout_s: float = CALL_TIMEOUT_S,
+        ) -> SecureRig:
+            server = await stack.enter_async_context(
+                CsmsServer(
+                    db_path=tmp_path / "secure-csms.sqlite3",
+                    call_timeout_s=call_timeout_s,
+                    heartbeat_interval_s=HEARTBEAT_INTERVAL_S,
+                    strict=strict,
+                    tls=TlsSettings.from_pki(test_pki, policy=policy),
+                )
+            )
+            api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+            return SecureRig(server, api, test_pki, stack)
 
         yield start

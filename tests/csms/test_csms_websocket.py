@@ -13,7 +13,8 @@ from conftest import OpenStation
 from csms_kit import Api, basic_auth, open_socket
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from csms.app import CsmsServer, hash_password, verify_password
+from csms.app import CsmsServer
+from csms.credentials import hash_password, verify_password
 
 
 async def test_ocpp16_offered_is_echoed_exactly(csms: CsmsServer, api: Api) -> None:
@@ -139,8 +140,6 @@ async def test_unknown_and_unsupported_actions(open_station: OpenStation) -> Non
     station = await open_station(boot=True)
     frame = await station.error("FlyToTheMoon", {})
     assert frame[2] == "NotImplemented"
-    frame = await station.error("SignCertificate", {"csr": "-----BEGIN CERTIFICATE REQUEST-----"})
-    assert frame[2] == "NotSupported"
     frame = await station.error("Reset", {"type": "Hard"})
     assert frame[2] == "NotSupported"
 

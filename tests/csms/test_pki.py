@@ -5,6 +5,7 @@ OCSP CertID built by ``cryptography``), PEM normalisation, and the test PKI on d
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import json
@@ -15,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509 import ocsp
@@ -433,3 +435,42 @@ def test_the_listener_context_serves_both_keys_and_refuses_the_weak_one(test_pki
     } <= names
     with pytest.raises(ssl.SSLError):
         pki.server_ssl_context([test_pki.bad.weak_key_server])
+
+
+# --- firmware signing (L01) -----------------------------------------------------------------------------------
+
+
+def test_the_firmware_signing_certificate_is_for_code_signing_only(
+    test_pki: PkiFiles, ca: CertificateAuthority
+) -> None:
+    """L01.FR.11/12: a certificate a station checks against its ManufacturerRootCertificate (here the CA)."""
+    certificate = read(test_pki.firmware_signing.certificate)
+    certificate.verify_directly_issued_by(ca.certificate)
+    assert extension(certificate, x509.ExtendedKeyUsage) == x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING])
+    usage = extension(certificate, x509.KeyUsage)
+    assert isinstance(usage, x509.KeyUsage) and usage.digital_signature and not usage.key_cert_sign
+    assert pki.key_strength_problem(certificate.public_key()) is None
+    assert organization(certificate) == pki.DEFAULT_CPO_NAME
+
+
+@pytest.mark.parametrize("algorithm", ["rsa", "ecdsa"])
+def test_a_firmware_signature_verifies_over_the_image_only(
+    ca: CertificateAuthority, algorithm: pki.KeyAlgorithm
+) -> None:
+    """L01.FR.04: RSA-PSS over SHA-256 for an RSA key, ECDSA for an EC key; base64 within string[0..800]."""
+    signer = ca.issue_firmware_signing_certificate(organization="CPO", algorithm=algorithm, now=NOW)
+    image = b"firmware image bytes"
+    signature = pki.sign_firmware(image, signer.private_key)
+    assert len(signature) <= pki.SIGNATURE_MAX_CHARS
+    raw = base64.b64decode(signature, validate=True)
+    key = signer.certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        key.verify(raw, image, pss, hashes.SHA256())
+        with pytest.raises(InvalidSignature):
+            key.verify(raw, image + b"x", pss, hashes.SHA256())
+    else:
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        key.verify(raw, image, ec.ECDSA(hashes.SHA256()))
+        with pytest.raises(InvalidSignature):
+            key.verify(raw, image + b"x", ec.ECDSA(hashes.SHA256()))
