@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from csms_kit import Api, Stations, StationSocket
-from security_kit import SecureRig
+from csms_security_kit import SecureRig
 
 from csms.app import CsmsServer
 from csms.pki import PkiFiles

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import StartSecure
 from csms_kit import answered
-from security_kit import PASSWORD, SecureRig
+from csms_security_kit import PASSWORD, SecureRig
 
 from csms import credentials
 

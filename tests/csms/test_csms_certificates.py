@@ -13,7 +13,7 @@ from conftest import OpenStation, StartSecure
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from csms_kit import StationSocket, answered
-from security_kit import PASSWORD, SecureRig, key_pem, new_csr
+from csms_security_kit import PASSWORD, SecureRig, key_pem, new_csr
 
 from csms import pki
 from csms.pki import CertFiles

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from conftest import StartSecure
 from csms_kit import Api
-from security_kit import PASSWORD, TLS_REFUSED, SecureRig, client_context, find
+from csms_security_kit import PASSWORD, TLS_REFUSED, SecureRig, client_context, find
 
 from csms import pki
 from csms.app import CsmsServer

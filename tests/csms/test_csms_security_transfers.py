@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from csms_kit import StationSocket, answered
-from security_kit import PASSWORD, SecureRig
+from csms_security_kit import PASSWORD, SecureRig
 
 from csms import pki
 from csms.files import DEFAULT_FIRMWARE_NAME

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from conftest import CALL_TIMEOUT_S, StartSecure
 from csms_kit import Api, StationSocket, answered
-from security_kit import PASSWORD, SecureRig, key_pem, new_csr
+from csms_security_kit import PASSWORD, SecureRig, key_pem, new_csr
 
 from csms.app import CsmsServer
 from csms.pki import CertFiles, PkiFiles

@@ -12,8 +12,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-from security_kit import ISSUED_AT, cpo_ca, manufacturer_ca, other_ca, root_pem
 from sim_kit import T0
+from sim_security_kit import ISSUED_AT, cpo_ca, manufacturer_ca, other_ca, root_pem
 
 from csms.pki import CertificateAuthority, certificate_hash_data, new_private_key
 from simulator.model import certificates

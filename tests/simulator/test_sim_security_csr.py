@@ -9,8 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
-from security_kit import CPO, DETAILED, ISSUED_AT, cpo_ca, other_ca, root_pem, shown
 from sim_kit import Sent, Sim, booted, describe
+from sim_security_kit import CPO, DETAILED, ISSUED_AT, cpo_ca, other_ca, root_pem, shown
 
 from csms.pki import CertificateAuthority, certificate_pem
 from simulator.model.security import RECONNECT_GRACE_S, RENEWAL_BEFORE_EXPIRY_S

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from security_kit import ISSUED_AT, cpo_ca, events, root_pem, shown
 from sim_kit import Error, Hold, Sim, Timeout, booted
+from sim_security_kit import ISSUED_AT, cpo_ca, events, root_pem, shown
 
 from simulator.model import StationSpec
 from simulator.model.security import PROFILE_FALLBACK_FAILURES, RECONNECT_GRACE_S, ConnectionSettings

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from security_kit import ISSUED_AT, cpo_ca, install, manufacturer_ca, other_ca, root_pem, shown
 from sim_kit import Sim, booted
+from sim_security_kit import ISSUED_AT, cpo_ca, install, manufacturer_ca, other_ca, root_pem, shown
 
 from csms.pki import CertificateAuthority, certificate_hash_data, certificate_pem
 

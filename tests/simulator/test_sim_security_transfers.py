@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from security_kit import ISSUED_AT, manufacturer_ca, other_ca, root_pem, shown
 from sim_kit import Sim, booted, charging
+from sim_security_kit import ISSUED_AT, manufacturer_ca, other_ca, root_pem, shown
 
 from csms.pki import Credential
 from ocppj.timefmt import format_time
