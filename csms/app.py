@@ -18,16 +18,20 @@ import hashlib
 import hmac
 import logging
 import os
+import secrets
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
+from multidict import CIMultiDict
 
 from csms import commands, handlers
+from csms.access import TOKEN_ENV, Access, exposure_warning, is_loopback
 from csms.api import (
     ApiError,
     int_field,
@@ -159,6 +163,19 @@ def _token_status(body: dict[str, Any]) -> TokenStatus:
     raise ApiError(400, f"'status' must be one of {', '.join(TOKEN_STATUSES)}.")
 
 
+def _one_protocol_line(request: web.Request) -> web.Request:
+    """The request with its ``Sec-WebSocket-Protocol`` lines joined into one list. RFC 6455 §11.3.4: the header
+    may appear several times, which is the same as one header with all the values; aiohttp reads only the first
+    line, so ``ocpp0.1`` and ``ocpp1.6`` on two lines would be refused."""
+    lines = request.headers.getall(hdrs.SEC_WEBSOCKET_PROTOCOL, [])
+    if len(lines) < 2:
+        return request
+    headers = CIMultiDict(request.headers)
+    headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL)
+    headers[hdrs.SEC_WEBSOCKET_PROTOCOL] = ", ".join(lines)
+    return request.clone(headers=headers)
+
+
 class _Line:
     """What the CSMS keeps about a station id across its connections.
 
@@ -255,7 +272,8 @@ class CsmsServer:
 
     ``strict``: behave like a strict third-party CSMS (:mod:`csms.policy`). ``reconnect_grace_s``: how long
     after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
-    mode and 0 (no pause) otherwise.
+    mode and 0 (no pause) otherwise. ``api_token``: the bearer token of the HTTP API (:mod:`csms.access`); None
+    draws a random one, readable as :attr:`api_token` by whoever started the server.
     """
 
     def __init__(
@@ -268,6 +286,7 @@ class CsmsServer:
         heartbeat_interval_s: int = 300,
         strict: bool = False,
         reconnect_grace_s: float | None = None,
+        api_token: str | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -277,6 +296,8 @@ class CsmsServer:
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
         self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
+        self._api_token = api_token or secrets.token_urlsafe(32)
+        self._access = Access(token=self._api_token, loopback_only=is_loopback(host))
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
         self._live: set[_Connection] = set()
@@ -305,6 +326,9 @@ class CsmsServer:
             await self._shutdown()
             raise
         log.info("CSMS listening on %s (API %s) in %s mode", self.ws_url, self.api_url, self.mode)
+        warning = exposure_warning(self._host)
+        if warning is not None:
+            log.warning("%s", warning)
         return self
 
     async def __aexit__(
@@ -359,6 +383,15 @@ class CsmsServer:
         return f"http://{self._url_host}:{self.port}"
 
     @property
+    def api_token(self) -> str:
+        """The API's bearer token (:mod:`csms.access`); never logged."""
+        return self._api_token
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_token}"}
+
+    @property
     def store(self) -> Store:
         """For in-process callers (tests, a harness session) that provision or inspect without HTTP."""
         if self._store is None:
@@ -366,7 +399,7 @@ class CsmsServer:
         return self._store
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[json_errors])
+        app = web.Application(middlewares=[self._access.middleware, json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
         app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
@@ -414,7 +447,7 @@ class CsmsServer:
         try:
             # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
             ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
-            await ws.prepare(request)
+            await ws.prepare(_one_protocol_line(request))
             if ws.ws_protocol != SUBPROTOCOL:
                 # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
                 log.info(
@@ -516,9 +549,11 @@ class CsmsServer:
         try:
             frame = parse_frame(text)
         except FrameError as exc:
-            if exc.unique_id is None:
+            if not exc.answerable:
+                # OCPP-J 1.6 §4.1.3: an unknown MessageTypeId is ignored; a malformed CALLRESULT/CALLERROR or a
+                # frame whose id cannot be read has nobody waiting for a CALLERROR (§4.2.3 answers CALLs only).
                 log.warning(
-                    "station %r sent a frame without a readable message id (%s): ignored", connection.station_id, exc
+                    "station %r sent a frame that is not a readable CALL (%s): ignored", connection.station_id, exc
                 )
                 return
             frame = exc
@@ -558,27 +593,53 @@ class CsmsServer:
             answer = handlers.Answer(encode_error(frame.unique_id, frame.error_code.value, str(frame)), [])
         else:
             action, request = frame.action, frame.payload
-            answer = await self._answer_call(connection, frame)
+            try:
+                answer = await self._answer_call(connection, frame)
+            except Exception:
+                # Every CALL gets exactly one answer (OCPP-J 1.6 §4.2): a failure of the CSMS is InternalError,
+                # never a dropped connection.
+                log.exception("answering %s from station %r failed", frame.action, connection.station_id)
+                answer = handlers.internal_error(frame)
         reply = answer.frame
-        # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API.
-        await self.store.add_exchange(
-            station_id=connection.station_id,
-            direction="station_to_csms",
-            unique_id=reply.unique_id,
-            action=action,
-            request=request,
-            outcome="result" if isinstance(reply, CallResult) else "error",
-            response=reply.payload if isinstance(reply, CallResult) else None,
-            error_code=reply.error_code if isinstance(reply, CallError) else None,
-            error_description=reply.error_description if isinstance(reply, CallError) else None,
-            error_details=reply.error_details if isinstance(reply, CallError) else None,
-            schema_violations=[str(v) for v in answer.violations],
-            requested_at_s=received_at_s,
-            answered_at_s=self._clock(),
-        )
+        # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API; a log
+        # that cannot be written does not keep the answer from the station.
+        await self._log_answer(connection, action, request, text, answer, received_at_s)
         await self._send_answer(connection, reply.raw)
         if action == "BootNotification" and isinstance(reply, CallResult):
             self._registered(connection, reply.payload.get("status"))
+
+    async def _log_answer(
+        self,
+        connection: _Connection,
+        action: str,
+        request: dict[str, Any],
+        text: str,
+        answer: handlers.Answer,
+        received_at_s: float,
+    ) -> None:
+        reply = answer.frame
+        fields: dict[str, Any] = {
+            "station_id": connection.station_id,
+            "direction": "station_to_csms",
+            "unique_id": reply.unique_id,
+            "action": action,
+            "outcome": "result" if isinstance(reply, CallResult) else "error",
+            "response": reply.payload if isinstance(reply, CallResult) else None,
+            "error_code": reply.error_code if isinstance(reply, CallError) else None,
+            "error_description": reply.error_description if isinstance(reply, CallError) else None,
+            "error_details": reply.error_details if isinstance(reply, CallError) else None,
+            "schema_violations": [str(v) for v in answer.violations],
+            "requested_at_s": received_at_s,
+            "answered_at_s": self._clock(),
+        }
+        try:
+            await self.store.add_exchange(request=request, **fields)
+        except Exception:
+            log.exception("could not log %s from station %r as parsed; logging its text", action, connection.station_id)
+            try:
+                await self.store.add_exchange(request={"raw": text}, **fields)
+            except Exception:
+                log.exception("could not log %s from station %r", action, connection.station_id)
 
     async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
         refusal = await self._registration_refusal(connection, call)
@@ -659,7 +720,7 @@ class CsmsServer:
     async def _send_answer(connection: _Connection, text: str) -> None:
         try:
             await connection.send(text)
-        except (ConnectionError, RuntimeError) as exc:
+        except (ConnectionError, RuntimeError, ValueError) as exc:
             log.warning("could not answer station %r: %s", connection.station_id, exc)
 
     # -- HTTP API: stations ----------------------------------------------------------------------------------
@@ -923,9 +984,19 @@ class CsmsServer:
         return web.json_response(reply.frame.payload, headers=headers)
 
 
-async def serve(*, host: str, port: int, db_path: str | Path, strict: bool = False) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``)."""
-    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict) as server:
+async def serve(
+    *, host: str, port: int, db_path: str | Path, strict: bool = False, api_token: str | None = None
+) -> None:
+    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``). Without ``api_token`` one is
+    drawn and printed once on stdout, for the operator to hand to the harness; a given one is not echoed."""
+    async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict, api_token=api_token) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
+        if api_token is None:
+            print(f"API token (Authorization: Bearer): {server.api_token}", flush=True)
+        else:
+            print(f"API token: the one given in {TOKEN_ENV}", flush=True)
+        warning = exposure_warning(host)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
         await asyncio.get_running_loop().create_future()

@@ -8,6 +8,7 @@ not take from a station (OCPP-J 1.6 §4.2.3). Whatever a station says is persist
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 # DataTransfer goes both ways, so it is not here: the CSMS answers it and can send it.
 
 _MAX_VIOLATIONS_IN_DESCRIPTION = 5
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,43 @@ class Answer:
     violations: list[SchemaViolation]
 
 
+def unrepresentable(value: Any, path: str = "") -> list[SchemaViolation]:
+    """Values the schema allows but no CSMS can keep as given: a string with a lone UTF-16 surrogate
+    (``"\\ud800"``: valid JSON, RFC 8259 §8.2, but no Unicode text), an integer outside 64 bits (RFC 8259 §6 lets
+    a receiver limit numbers; SQLite's INTEGER is 64-bit), a number too large for a double (``1e400``). The payload
+    is syntactically correct and a field holds an invalid value: PropertyConstraintViolation (OCPP-J 1.6
+    §4.2.3), where a CSMS that tried to store it would fail (InternalError, or no answer at all)."""
+    found: list[SchemaViolation] = []
+    code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            found.append(SchemaViolation(path, "holds a lone UTF-16 surrogate, which is not Unicode text", code))
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            found.append(SchemaViolation(path, "is an integer outside the 64-bit range this CSMS keeps", code))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            found.append(SchemaViolation(path, "is a number too large to represent", code))
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            found += unrepresentable(key, path)
+            found += unrepresentable(member, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += unrepresentable(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
+def internal_error(call: Call) -> Answer:
+    return Answer(
+        encode_error(call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"), []
+    )
+
+
 async def answer_call(call: Call, ctx: CallContext) -> Answer:
     """Answer one CALL: NotImplemented for an action OCPP 1.6 does not have, NotSupported for one the CSMS
     does not take from a station (SignCertificate until the PKI exists, any CSMS-initiated action), the
@@ -239,7 +278,7 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
             ),
             [],
         )
-    violations = validate(call.action, call.payload, response=False)
+    violations = validate(call.action, call.payload, response=False) or unrepresentable(call.payload)
     if violations:
         return Answer(
             encode_error(
@@ -254,10 +293,7 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
         payload = await handler(ctx, call.payload)
     except Exception:
         log.exception("handling %s from station %s failed", call.action, ctx.station_id)
-        return Answer(
-            encode_error(call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"),
-            [],
-        )
+        return internal_error(call)
     own_violations = validate(call.action, payload, response=True)
     if own_violations:
         # The bundled CSMS must never put a schema-invalid frame on the wire (reference §5.3).

@@ -188,10 +188,15 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _csms(host: str, port: int, db: str, *, strict: bool = False) -> int:
+    """The API token comes from ``OCPP_HARNESS_CSMS_TOKEN`` (a target file reads the same variable with
+    ``driver.auth.bearer: ${OCPP_HARNESS_CSMS_TOKEN}``), else the CSMS draws one and prints it."""
+    import os
+
+    from csms.access import TOKEN_ENV
     from csms.app import serve
 
     try:
-        asyncio.run(serve(host=host, port=port, db_path=db, strict=strict))
+        asyncio.run(serve(host=host, port=port, db_path=db, strict=strict, api_token=os.environ.get(TOKEN_ENV) or None))
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -271,9 +276,7 @@ def _check(path: str, scenario_paths: Sequence[str]) -> int:
         csms = None
         try:
             if target.bundled:
-                csms = BundledCsms(Path(folder) / "csms.sqlite3", strict=target.strict)
-                csms.start()
-                target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
+                csms, target = BundledCsms.start_for(target, Path(folder) / "csms.sqlite3")
             result = asyncio.run(run_check(target, scenarios, say=lambda item: print(item, flush=True)))
         except TargetError as exc:
             print(f"error: {exc}", file=sys.stderr)

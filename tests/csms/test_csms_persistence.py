@@ -37,7 +37,9 @@ PROFILE_TABLES = {
 async def running(db_path: Path) -> AsyncIterator[tuple[CsmsServer, Api, Stations]]:
     async with contextlib.AsyncExitStack() as stack:
         server = await stack.enter_async_context(CsmsServer(db_path=db_path, call_timeout_s=1.0))
-        api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+        api = Api(
+            await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url, headers=server.api_headers))
+        )
         yield server, api, Stations(server.ws_url, api, stack)
 
 

@@ -122,11 +122,17 @@ async def stop_stack(stack: Stack) -> None:
 
 
 def target_document(
-    *, ws_url: str, api_url: str, response_s: float = 5, step_s: float = 8, cleanup_s: float = 3
+    *,
+    ws_url: str,
+    api_url: str,
+    api_token: str,
+    response_s: float = 5,
+    step_s: float = 8,
+    cleanup_s: float = 3,
 ) -> dict[str, Any]:
-    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy). A broken
-    answer usually breaks the cleanup too (the StopTransaction it refuses is retried), hence the short
-    ``cleanup_s``."""
+    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy), its API
+    with ``api_token``. A broken answer usually breaks the cleanup too (the StopTransaction it refuses is
+    retried), hence the short ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
         "profiles": ["Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger"],
@@ -146,7 +152,7 @@ def target_document(
             "invalid": "UNKNOWN_0001",
             "parent": "GROUP_0001",
         },
-        "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
+        "driver": {"kind": "http", "preset": "bundled", "base_url": api_url, "auth": {"bearer": api_token}},
         "test_data": {"reservation_expiry_s": 3},
         "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
