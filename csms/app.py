@@ -19,6 +19,7 @@ import hmac
 import logging
 import os
 import secrets
+import signal
 import socket
 import sys
 import time
@@ -52,6 +53,7 @@ from csms.commands import (
     StationGone,
 )
 from csms.files import FileServer
+from csms.gate import Gate, default_max_connections
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
@@ -211,6 +213,7 @@ class _Connection:
         *,
         station_id: str,
         ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
         line: _Line,
         policy: Policy,
         store: Store,
@@ -220,6 +223,8 @@ class _Connection:
         self.station_id = station_id
         self.ws = ws
         self.line = line
+        self._transport = transport
+        self._send_timeout_s = call_timeout_s
         self._send_lock = asyncio.Lock()
         self.outbox = Outbox(
             station_id=station_id,
@@ -238,9 +243,36 @@ class _Connection:
         self._busy: set[asyncio.Task[Any]] = set()
 
     async def send(self, text: str) -> None:
-        """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time."""
+        """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time. A frame the station
+        has not taken within the call timeout (waiting for the socket included) means it does not read: the
+        connection is aborted rather than left to buffer frames for nobody."""
         async with self._send_lock:
-            await self.ws.send_str(text)
+            # The write itself is never cancelled: aiohttp's drain waiter is shared by every writer of the socket,
+            # so cancelling one write would fail the next ones. A write that does not finish in time, or whose
+            # caller gives up (a CALL's timeout), aborts the connection instead, which ends the write.
+            sending = asyncio.ensure_future(self.ws.send_str(text))
+            try:
+                await asyncio.wait_for(asyncio.shield(sending), self._send_timeout_s)
+            except (TimeoutError, asyncio.CancelledError) as exc:
+                self.abandon(f"it took no frame within {self._send_timeout_s:g} s")
+                await asyncio.gather(sending, return_exceptions=True)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise ConnectionError(f"station {self.station_id!r} does not read its connection") from None
+
+    def abandon(self, why: str) -> None:
+        """Drop the TCP connection at once: no close frame can reach a station that does not read."""
+        log.warning("station %r: aborting its connection: %s", self.station_id, why)
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def going_away(self) -> None:
+        """Close 1001 Going Away for a CSMS shutdown (RFC 6455 §7.4.1), or abort when that cannot be done."""
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down")
+        except (TimeoutError, ConnectionError):
+            self.abandon("the close frame could not be sent")
 
     def own(self, task: asyncio.Task[None]) -> None:
         self._workers.add(task)
@@ -274,6 +306,13 @@ class CsmsServer:
     after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
     mode and 0 (no pause) otherwise. ``api_token``: the bearer token of the HTTP API (:mod:`csms.access`); None
     draws a random one, readable as :attr:`api_token` by whoever started the server.
+
+    ``handshake_timeout_s``: a connection must send a complete first request within it, and an idle HTTP
+    keep-alive connection is closed after it; ``max_connections``: beyond it a connection is answered 503
+    (:mod:`csms.gate`; None: below the file-descriptor limit). ``ping_interval_s``: a websocket ping that often; no
+    pong within half of it and the connection is closed as half-open (RFC 6455 §5.5.2; None: no pings).
+    ``call_timeout_s`` bounds a CSMS CALL from the moment it is handed to the socket, its send included, and a
+    frame to a station that has not taken it within that time closes the connection (the station is not reading).
     """
 
     def __init__(
@@ -287,6 +326,9 @@ class CsmsServer:
         strict: bool = False,
         reconnect_grace_s: float | None = None,
         api_token: str | None = None,
+        handshake_timeout_s: float = 10.0,
+        ping_interval_s: float | None = 30.0,
+        max_connections: int | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -296,6 +338,13 @@ class CsmsServer:
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
         self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
+        self._gate = Gate(
+            max_connections=default_max_connections() if max_connections is None else max_connections,
+            handshake_timeout_s=handshake_timeout_s,
+        )
+        self._handshake_timeout_s = handshake_timeout_s
+        self._ping_interval_s = ping_interval_s
+        self._tcp: asyncio.Server | None = None
         self._api_token = api_token or secrets.token_urlsafe(32)
         self._access = Access(token=self._api_token, loopback_only=is_loopback(host))
         self._clock: Callable[[], float] = time.time
@@ -311,13 +360,19 @@ class CsmsServer:
     async def __aenter__(self) -> CsmsServer:
         self._store = await Store.open(self._db_path)
         try:
-            self._runner = web.AppRunner(self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S)
+            self._runner = web.AppRunner(
+                self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S, keepalive_timeout=self._handshake_timeout_s
+            )
             await self._runner.setup()
-            # Binding the socket ourselves gives the ephemeral port through a public API.
+            # Binding the socket ourselves gives the ephemeral port through a public API; the gate in front of
+            # aiohttp's protocol factory limits and times out connections (csms.gate).
             family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
             sock = socket.create_server((self._host, self._requested_port), family=family)
+            assert self._runner.server is not None
             try:
-                await web.SockSite(self._runner, sock).start()
+                self._tcp = await asyncio.get_running_loop().create_server(
+                    self._gate.factory(self._runner.server), sock=sock
+                )
             except BaseException:
                 sock.close()
                 raise
@@ -340,13 +395,19 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        """Stop taking connections, close every station's websocket with 1001 Going Away (RFC 6455 §7.4.1), each
+        within a bound (one that does not read is aborted), then the HTTP side and the database."""
+        if self._tcp is not None:
+            self._tcp.close()
+            self._tcp = None
         for live in self._live:
             live.outbox.close()
         connections = list(self._connections.values())
         if connections:
             async with asyncio.TaskGroup() as group:
                 for connection in connections:
-                    group.create_task(connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down"))
+                    group.create_task(connection.going_away())
+        self._gate.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -399,7 +460,7 @@ class CsmsServer:
         return self._store
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._access.middleware, json_errors])
+        app = web.Application(middlewares=[self._gate.middleware, self._access.middleware, json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
         app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
@@ -446,7 +507,9 @@ class CsmsServer:
             line.holder = request
         try:
             # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
-            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
+            ws = web.WebSocketResponse(
+                protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True, heartbeat=self._ping_interval_s
+            )
             await ws.prepare(_one_protocol_line(request))
             if ws.ws_protocol != SUBPROTOCOL:
                 # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
@@ -460,6 +523,7 @@ class CsmsServer:
             connection = _Connection(
                 station_id=station_id,
                 ws=ws,
+                transport=request.transport,
                 line=line,
                 policy=self._policy,
                 store=self.store,
@@ -987,8 +1051,18 @@ class CsmsServer:
 async def serve(
     *, host: str, port: int, db_path: str | Path, strict: bool = False, api_token: str | None = None
 ) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict]``). Without ``api_token`` one is
-    drawn and printed once on stdout, for the operator to hand to the harness; a given one is not echoed."""
+    """Run the bundled CSMS until cancelled or sent SIGTERM (``ocpp-harness csms [--strict]``), then shut down
+    cleanly: every station gets a close frame 1001 (RFC 6455 §7.4.1) and the database is closed. Without
+    ``api_token`` one is drawn and printed once on stdout, for the operator to hand to the harness; a given one
+    is not echoed."""
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def terminate() -> None:
+        if not stop.done():
+            log.info("SIGTERM: shutting down")
+            stop.set_result(None)
+
     async with CsmsServer(host=host, port=port, db_path=db_path, strict=strict, api_token=api_token) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
@@ -999,4 +1073,8 @@ async def serve(
         warning = exposure_warning(host)
         if warning is not None:
             print(warning, file=sys.stderr, flush=True)
-        await asyncio.get_running_loop().create_future()
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+        try:
+            await stop
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
