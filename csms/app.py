@@ -58,8 +58,11 @@ from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.store import (
     BOOT_STATUSES,
+    EXCHANGE_DIRECTIONS,
+    EXCHANGE_OUTCOMES,
     TOKEN_STATUSES,
     BootConfig,
+    Retention,
     Station,
     Store,
     Token,
@@ -311,8 +314,10 @@ class CsmsServer:
     keep-alive connection is closed after it; ``max_connections``: beyond it a connection is answered 503
     (:mod:`csms.gate`; None: below the file-descriptor limit). ``ping_interval_s``: a websocket ping that often; no
     pong within half of it and the connection is closed as half-open (RFC 6455 §5.5.2; None: no pings).
-    ``call_timeout_s`` bounds a CSMS CALL from the moment it is handed to the socket, its send included, and a
-    frame to a station that has not taken it within that time closes the connection (the station is not reading).
+    ``retention``: how much of the exchange log is kept (:class:`csms.store.Retention`; default 100,000
+    exchanges and 30 days). ``call_timeout_s`` bounds a CSMS CALL from the moment it is handed to the socket, its
+    send included, and a frame to a station that has not taken it within that time closes the connection (the
+    station is not reading).
     """
 
     def __init__(
@@ -329,6 +334,7 @@ class CsmsServer:
         handshake_timeout_s: float = 10.0,
         ping_interval_s: float | None = 30.0,
         max_connections: int | None = None,
+        retention: Retention | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -345,6 +351,7 @@ class CsmsServer:
         self._handshake_timeout_s = handshake_timeout_s
         self._ping_interval_s = ping_interval_s
         self._tcp: asyncio.Server | None = None
+        self._retention = retention
         self._api_token = api_token or secrets.token_urlsafe(32)
         self._access = Access(token=self._api_token, loopback_only=is_loopback(host))
         self._clock: Callable[[], float] = time.time
@@ -358,7 +365,7 @@ class CsmsServer:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> CsmsServer:
-        self._store = await Store.open(self._db_path)
+        self._store = await Store.open(self._db_path, retention=self._retention)
         try:
             self._runner = web.AppRunner(
                 self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S, keepalive_timeout=self._handshake_timeout_s
@@ -474,6 +481,7 @@ class CsmsServer:
         app.router.add_get("/api/tokens", self._list_tokens)
         app.router.add_get("/api/transactions", self._list_transactions)
         app.router.add_get("/api/transactions/unknown-stops", self._list_unknown_stops)
+        app.router.add_get("/api/transactions/duplicates", self._list_duplicates)
         app.router.add_get("/api/exchanges", self._list_exchanges)
         app.router.add_post("/api/octt/create-token", self._octt_create_token)
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
@@ -952,8 +960,27 @@ class CsmsServer:
                     "reservation_id": tx.reservation_id,
                     "reservation_outcome": tx.reservation_outcome,
                     "meter_value_count": tx.meter_value_count,
+                    "start_resends": tx.start_resends,
+                    "stop_resends": tx.stop_resends,
                 }
                 for tx in transactions
+            ]
+        )
+
+    async def _list_duplicates(self, request: web.Request) -> web.Response:
+        """Transaction messages received again (csms.store: idempotence), oldest first; ``?station_id=``."""
+        duplicates = await self.store.list_duplicates(request.query.get("station_id"))
+        return web.json_response(
+            [
+                {
+                    "station_id": d.station_id,
+                    "transaction_id": d.transaction_id,
+                    "action": d.action,
+                    "request": d.request,
+                    "differs": d.differs,
+                    "received_at": format_time(d.received_at_s),
+                }
+                for d in duplicates
             ]
         )
 
@@ -975,10 +1002,24 @@ class CsmsServer:
         )
 
     async def _list_exchanges(self, request: web.Request) -> web.Response:
-        limit_text = request.query.get("limit", "100")
+        """The latest exchanges, oldest first, filtered by ``station_id``, ``action``, ``outcome`` (result, error,
+        timeout, disconnected) and ``direction`` (station_to_csms, csms_to_station); ``limit`` up to 1000.
+        ``?outcome=error&direction=station_to_csms`` lists the CALLERRORs the CSMS answered to the whole fleet."""
+        query = request.query
+        known_fields(dict(query), {"station_id", "action", "outcome", "direction", "limit"}, what="exchange filter")
+        limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_EXCHANGES:
             raise ApiError(400, f"'limit' must be an integer from 1 to {_MAX_EXCHANGES}.")
-        exchanges = await self.store.list_exchanges(station_id=request.query.get("station_id"), limit=int(limit_text))
+        for name, choices in (("outcome", EXCHANGE_OUTCOMES), ("direction", EXCHANGE_DIRECTIONS)):
+            if name in query and query[name] not in choices:
+                raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}.")
+        exchanges = await self.store.list_exchanges(
+            station_id=query.get("station_id"),
+            action=query.get("action"),
+            outcome=query.get("outcome"),
+            direction=query.get("direction"),
+            limit=int(limit_text),
+        )
         return web.json_response([exchange.as_json() for exchange in exchanges])
 
     # -- HTTP API: CSMS -> station CALLs ---------------------------------------------------------------------

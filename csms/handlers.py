@@ -105,9 +105,13 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
     CSMS does not know as active is accepted all the same, the station having decided, and the transaction
     records what became of it."""
     info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
-    transaction_id, status = await ctx.store.start_transaction(
-        ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx
+    started = await ctx.store.start_transaction(
+        ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx, now_s=ctx.now_s
     )
+    transaction_id, status = started.transaction_id, started.auth_status
+    if started.resent:
+        log.info("station %s resent StartTransaction %s: answered with its id again", ctx.station_id, transaction_id)
+        return {"idTagInfo": {**info, "status": status}, "transactionId": transaction_id}
     reservation_id = payload.get("reservationId")
     if reservation_id is not None:
         outcome = await ctx.store.profiles.reservation_used(
@@ -127,10 +131,18 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
 async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Any transactionId is accepted, also one from before a reboot (TC_032_1_CSMS) or one this CSMS never
     issued: refusing a stop would make the station retry it forever (OCPP 1.6 §4.10). The TxProfiles of the
-    transaction end with it (§3.13.1)."""
-    known = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    transaction end with it (§3.13.1). A stop repeated for a stopped transaction is answered the same, keeps the
+    first stop, and adds no meter values (csms.store: idempotence)."""
+    outcome = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    if outcome == "repeated":
+        log.warning(
+            "station %s stopped transaction %s again: the first stop is kept, this one recorded as a duplicate",
+            ctx.station_id,
+            payload["transactionId"],
+        )
+        return await _stop_answer(ctx, payload)
     await ctx.store.profiles.transaction_ended(ctx.station_id, payload["transactionId"])
-    if not known:
+    if outcome == "unknown":
         log.warning(
             "station %s stopped transaction %s, which this CSMS did not start for it",
             ctx.station_id,
@@ -143,6 +155,10 @@ async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[s
         meter_values=list(payload.get("transactionData", [])),
         source="StopTransaction",
     )
+    return await _stop_answer(ctx, payload)
+
+
+async def _stop_answer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     if "idTag" in payload:
         return {"idTagInfo": await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)}
     return {}
