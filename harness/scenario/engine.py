@@ -147,6 +147,7 @@ class _StepState:
     awaited_call: OutgoingCall | None = None
     awaited_request: int | None = None
     raw_sent_at: float | None = None  # a raw step's frame went out: the CSMS's reaction is awaited
+    raw_awaited: list[str | None] | None = None  # ids of the raw frames still to be answered (None: any id)
     exchange_window: int = 0
     csms_window: int = 0
 
@@ -316,7 +317,9 @@ class Engine:
             candidates.append(self._cleanup.deadline)
         if self._in_flight is not None:
             candidates.append(self._in_flight.sent_at + self.settings.response_timeout_s)
-        if self._powered:
+        if self._powered and self._state.raw_sent_at is None:
+            # While a raw step's frames wait for their answers the station sends nothing, so a CALL it has due
+            # is no deadline: counted, it would be due at once, again and again, and starve the CSMS's answer.
             station = self.station.next_deadline()
             candidates.append(None if station is None else station - self._clock_offset_s)
         present = [c for c in candidates if c is not None]
@@ -1041,35 +1044,42 @@ class Engine:
         if state.raw_sent_at is not None or not self._connected or self._in_flight is not None:
             return
         self._send_frame(RawFrame(step.data, text=not step.binary))
+        for data, _ in step.more:  # back to back: the next goes out before the first is answered
+            self._send_frame(RawFrame(data, text=not step.binary))
         state.raw_sent_at = now
+        state.raw_awaited = [step.message_id, *(unique_id for _, unique_id in step.more)]
         wait_s = step.expect_silence_s if step.expect_silence_s is not None else self._timeout(step)
         state.deadline = now + wait_s
 
     def _answers_raw(self, frame: CallResult | CallError) -> bool:
         step = self._raw_step()
-        return step is not None and step.message_id in (None, frame.unique_id)
+        awaited = self._state.raw_awaited or []
+        return step is not None and (frame.unique_id in awaited or None in awaited)
 
     def _on_raw_answer(self, frame: CallResult | CallError, now: float) -> None:
+        """One answer to the raw frames: judged, then the step waits for the others (each readable CALL gets its
+        own answer, OCPP-J 1.6 §4.1.1) or completes. A miss completes it at once."""
         step = self._raw_step()
-        assert step is not None
+        awaited = self._state.raw_awaited
+        assert step is not None and awaited is not None
+        awaited.remove(frame.unique_id if frame.unique_id in awaited else None)
         if step.expect_silence_s is not None:
             self._raw_miss(step, "the CSMS answered a frame OCPP-J says to ignore", actual=frame.raw)
         elif step.expect_close:
             self._raw_miss(step, "the CSMS answered where it must close the connection", actual=frame.raw)
-        elif step.expect_error is not None:
-            codes = step.expect_error
-            if isinstance(frame, CallResult):
-                self._raw_miss(step, "the CSMS answered with a CALLRESULT", actual=frame.raw)
-            elif "any" not in codes and frame.error_code not in codes:
-                self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
         elif isinstance(frame, CallError):
-            self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
-        elif step.expect is not None:
+            codes = step.expect_error or ()
+            if "any" not in codes and frame.error_code not in codes:
+                self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
+        elif step.expect is None:
+            self._raw_miss(step, "the CSMS answered with a CALLRESULT", actual=frame.raw)
+        else:
             expected = matchers.resolve(step.expect, self.variables)
             mismatches = matchers.match(expected, frame.payload)
             if mismatches:
                 self._raw_miss(step, "; ".join(str(m) for m in mismatches), actual=frame.payload)
-        self._complete_step(now)
+        if not awaited:
+            self._complete_step(now)
 
     def _raw_closed(self, now: float) -> None:
         step = self._raw_step()
@@ -1080,10 +1090,13 @@ class Engine:
 
     def _raw_miss(self, step: Raw, message: str, *, actual: Any) -> None:
         """A CSMS that reacted otherwise than the spec says: FAIL, or a warning where the spec says SHOULD."""
+        answers = []
         if step.expect_error is not None:
-            expected = "CALLERROR " + " or ".join(step.expect_error)
-        elif step.expect is not None:
-            expected = f"CALLRESULT matching {matchers.render(step.expect)}"
+            answers.append("CALLERROR " + " or ".join(step.expect_error))
+        if step.expect is not None:
+            answers.append(f"CALLRESULT matching {matchers.render(step.expect)}")
+        if answers:
+            expected = ", or ".join(answers)
         elif step.expect_close:
             expected = "the connection closed"
         else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
@@ -24,6 +25,33 @@ from csms.app import CsmsServer
 # (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
 # texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
 Mutation = Callable[[list[Any], dict[str, list[Any]]], str | list[str] | None]
+# A frame from the station (text, or bytes for a binary frame) -> frames to answer it with in the CSMS's place
+# ([] to swallow it), or None to forward it to the CSMS.
+StationHook = Callable[[str | bytes], list[str] | None]
+
+
+@dataclass
+class Broken:
+    """A CSMS broken in how it takes what the station sends (the robustness scenarios' raw frames): ``up`` sees
+    each station frame before the CSMS does; ``down`` rewrites the CSMS's frames as a :data:`Mutation` does.
+    ``text_bytes``: text frames reach ``up`` as bytes, invalid UTF-8 included, as a CSMS that does not check it
+    would take them (then every frame is forwarded as text)."""
+
+    up: StationHook
+    down: Mutation | None = None
+    text_bytes: bool = False
+
+    def __call__(self, frame: list[Any], pending: dict[str, list[Any]]) -> str | list[str] | None:
+        return self.down(frame, pending) if self.down is not None else json.dumps(frame)
+
+
+def _call_of(message: str | bytes) -> list[Any] | None:
+    """The station's frame as a CALL, when it is one (raw frames may be anything)."""
+    try:
+        frame = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    return frame if isinstance(frame, list) and len(frame) == 4 and frame[0] == 2 else None
 
 
 @dataclass
@@ -46,12 +74,22 @@ class Proxy:
             pending: dict[str, list[Any]] = {}
 
             async def up() -> None:
-                async for text in station:
-                    frame = json.loads(text)
-                    if frame[0] == 2:
+                while True:
+                    broken = self.mutate if isinstance(self.mutate, Broken) else None
+                    try:
+                        message = await station.recv(decode=False if broken and broken.text_bytes else None)
+                    except ConnectionClosed:
+                        return
+                    replies = broken.up(message) if broken is not None else None
+                    if replies is not None:
+                        for reply in replies:
+                            await station.send(reply)
+                        continue
+                    frame = _call_of(message)
+                    if frame is not None:
                         pending[frame[1]] = [frame[2], frame[3]]
                         self.seen_actions.append(frame[2])
-                    await csms.send(text)
+                    await csms.send(message, text=True if broken and broken.text_bytes else None)
 
             async def down() -> None:
                 async for text in csms:
@@ -135,7 +173,7 @@ def target_document(
     retried), hence the short ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": ["Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger"],
+        "profiles": ["Core", "LocalAuthListManagement", "Reservation", "RemoteTrigger", "Robustness"],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},

@@ -16,6 +16,7 @@ from harness.results import Verdict
 from harness.scenario.loader import load_scenarios
 from harness.session import Case, Session, expand
 from tests.integration.broken_lal_res_rt import BROKEN_LAL_RES_RT
+from tests.integration.broken_robustness import BROKEN_ROBUSTNESS
 from tests.integration.support import (
     BackgroundLoop,
     Mutation,
@@ -297,6 +298,7 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
         "BootNotification",
     ),
     **BROKEN_LAL_RES_RT,
+    **BROKEN_ROBUSTNESS,
 }
 
 

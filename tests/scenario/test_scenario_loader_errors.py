@@ -620,7 +620,7 @@ def test_after_constraint_and_wait_reference_mistakes(write: WriteFile, problems
     ]
 
 
-def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile, problems: Problems) -> None:
+def test_a_raw_step_needs_an_expectation_and_hex_pairs(write: WriteFile, problems: Problems) -> None:
     path = write(
         "scenarios/robustness/TC_R.yaml",
         """
@@ -635,12 +635,17 @@ def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile
           - raw: label
             hex: "c3 2"
             expect_silence_s: 1
+          - raw: ['[2,"c","Heartbeat",{}]', '[2,"d","Heartbeat",{}]']
+            message_id: c
+            expect: {}
+            expect_error: any
         """,
     )
     assert problems(path) == [
-        "scenarios/robustness/TC_R.yaml:5:5: a raw step needs exactly one of expect_error, expect, "
-        "expect_silence_s, expect_close",
-        "scenarios/robustness/TC_R.yaml:6:5: a raw step needs exactly one of expect_error, expect, "
-        "expect_silence_s, expect_close; it has expect_error, expect_close",
+        "scenarios/robustness/TC_R.yaml:5:5: a raw step needs one of expect_error, expect, expect_silence_s, "
+        "expect_close (expect_error and expect may go together)",
+        "scenarios/robustness/TC_R.yaml:6:5: a raw step needs one of expect_error, expect, expect_silence_s, "
+        "expect_close (expect_error and expect may go together); it has expect_error, expect_close",
         "scenarios/robustness/TC_R.yaml:10:10: 'hex' must be pairs of hex digits, e.g. \"5b 32 c3 28\"; got 'c3 2'",
+        "scenarios/robustness/TC_R.yaml:13:5: message_id goes with a single raw frame, not a list",
     ]
