@@ -704,6 +704,8 @@ class CsmsServer:
             "requested_at_s": received_at_s,
             "answered_at_s": self._clock(),
         }
+        if handlers.nesting(request) > handlers.MAX_NESTING:
+            request = {"raw": text}  # kept as text: read back, so deep a value would overflow the API's JSON
         try:
             await self.store.add_exchange(request=request, **fields)
         except Exception:

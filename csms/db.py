@@ -34,7 +34,10 @@ def dumps(value: object) -> str:
 def loads_object(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # nested deeper than this call stack allows (the writer's was deeper)
+        return {"unreadable": "nested too deeply to read back"}
     return value if isinstance(value, dict) else None
 
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _MAX_VIOLATIONS_IN_DESCRIPTION = 5
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+MAX_NESTING = 64  # of a payload the CSMS takes, and of a request it logs as parsed (else as its text)
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,19 @@ class Answer:
     violations: list[SchemaViolation]
 
 
+def nesting(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (iteratively: the value may be as deep as a parser allows)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((member, depth + 1) for member in item.values())
+        elif isinstance(item, list):
+            stack.extend((member, depth + 1) for member in item)
+    return deepest
+
+
 def unrepresentable(value: Any, path: str = "") -> list[SchemaViolation]:
     """Values the schema allows but no CSMS can keep as given: a string with a lone UTF-16 surrogate
     (``"\\ud800"``: valid JSON, RFC 8259 §8.2, but no Unicode text), an integer outside 64 bits (RFC 8259 §6 lets
@@ -291,6 +305,15 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
                 call.unique_id,
                 ErrorCode.NOT_SUPPORTED.value,
                 f"this CSMS does not accept {call.action} from a charge point",
+            ),
+            [],
+        )
+    if nesting(call.payload) > MAX_NESTING:
+        # No OCPP 1.6 payload nests beyond a few levels; deeper ones would overflow the checks below (RFC 8259 §9
+        # lets a receiver limit nesting): not the PDU of any action.
+        return Answer(
+            encode_error(
+                call.unique_id, ErrorCode.FORMATION_VIOLATION.value, f"the payload nests deeper than {MAX_NESTING}"
             ),
             [],
         )

@@ -228,12 +228,13 @@ def _certs(args: argparse.Namespace) -> int:
 
 
 async def _reachable(target: Target) -> str | None:
-    """None when every endpoint the stations use accepts a TCP connection, else a one-line reason."""
-    from harness.check import tcp_probe
+    """None when every endpoint the stations use accepts a TCP connection and answers HTTP, else a one-line
+    reason."""
+    from harness.check import http_probe, tcp_probe
 
     for station in target.stations.values():
         url = target.endpoint(station).ws_url
-        reason = await tcp_probe(url, target.timeouts.connect_s)
+        reason = await tcp_probe(url, target.timeouts.connect_s) or await http_probe(url, target.timeouts.connect_s)
         if reason is not None:
             return f"cannot reach the CSMS at {url} (station '{station.role}'): {reason}"
     return None

@@ -90,8 +90,13 @@ class FrameError(ValueError):
 
     @property
     def answerable(self) -> bool:
-        """A CALL whose id was read: its sender waits for a CALLERROR (OCPP-J 1.6 §4.2.3)."""
-        return self.message_type is MessageType.CALL and self.unique_id is not None
+        """A CALL whose id was read and can be echoed: its sender waits for a CALLERROR (OCPP-J 1.6 §4.2.3). An id
+        over 36 characters cannot: the answer would break §4.1.4 itself, so such a frame is not answered."""
+        return (
+            self.message_type is MessageType.CALL
+            and self.unique_id is not None
+            and len(self.unique_id) <= MAX_UNIQUE_ID_LENGTH
+        )
 
 
 def _reject_constant(name: str) -> Any:

@@ -43,6 +43,7 @@ def test_deep_nesting_the_parser_can_read_is_a_frame() -> None:
         ('[2,"a","Heartbeat",[]]', MessageType.CALL, True),
         ('[2,"a","Heartbeat",{', MessageType.CALL, True),
         ('[2,1,"Heartbeat",{}]', MessageType.CALL, False),
+        ('[2,"' + "x" * 37 + '","Heartbeat",{}]', MessageType.CALL, False),
         ('[3,"a"]', MessageType.CALLRESULT, False),
         ('[4,"a","GenericError"]', MessageType.CALLERROR, False),
         ('[5,"a",{}]', None, False),

@@ -211,3 +211,16 @@ async def test_an_api_body_that_is_not_utf8_is_a_400(api: Api) -> None:
     ) as response:
         assert response.status == 400
         assert (await response.json())["error"].startswith("The request body is not UTF-8")
+
+
+async def test_a_deeply_nested_request_is_logged_as_text_and_the_api_still_reads(
+    api: Api, open_station: OpenStation
+) -> None:
+    """Found by the fuzz test: a 900-deep request stored as JSON could not be read back (RecursionError), and
+    every /api/exchanges listing that included it was a 500."""
+    station = await open_station(boot=True)
+    text = '[2,"nest","DataTransfer",{"vendorId":"v","data":' + "[" * 900 + "]" * 900 + "}]"
+    frame = await answer_to(station, text)
+    assert frame[:2] == [4, "nest"]
+    [logged] = [e for e in await exchanges_json(api) if e["unique_id"] == "nest"]
+    assert logged["request"] == {"raw": text}

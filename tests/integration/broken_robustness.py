@@ -125,6 +125,11 @@ BROKEN_ROBUSTNESS: dict[str, tuple[Mutation, str, str]] = {
         "rb-long",
     ),
     "RB_CALLS_BACK_TO_BACK": (swallowed('"rb-second"'), "the CSMS did not answer within", "rb-first"),
+    "RB_LONG_MESSAGE_ID": (
+        answered_with('"rb-0123456789', error("FormationViolation")),
+        "the CSMS sent a malformed OCPP-J frame",
+        "rb-0123456789",
+    ),
     "RB_INVALID_UTF8": (lenient_about_utf8(), "the CSMS answered where it must close the connection", "rb-utf8"),
     "RB_DEEP_NESTING": (
         answered_with('"rb-deep"', error("InternalError")),
@@ -141,7 +146,6 @@ BROKEN_ROBUSTNESS: dict[str, tuple[Mutation, str, str]] = {
     "RB_INVALID_JSON": (hangs_after('"rb-json"'), NEXT_CALL, "Heartbeat"),
     "RB_NOT_AN_ARRAY": (hangs_after('"rb-obj"'), NEXT_CALL, "Heartbeat"),
     "RB_CSMS_ACTION_FROM_STATION": (hangs_after('"rb-reset"'), NEXT_CALL, "Heartbeat"),
-    "RB_LONG_MESSAGE_ID": (hangs_after('"rb-0123456789'), NEXT_CALL, "Heartbeat"),
     "RB_DUPLICATE_MESSAGE_ID": (hangs_after('"rb-dup"'), "the CSMS did not answer within", "rb-dup"),
     "RB_ANSWER_NEVER_ASKED": (hangs_after('"rb-never-sent"'), NEXT_CALL, "Heartbeat"),
     "RB_MALFORMED_RESULT": (hangs_after('"rb-bad-result"'), NEXT_CALL, "Heartbeat"),
@@ -166,7 +170,6 @@ BROKEN_SHOULD: dict[str, tuple[Mutation, str]] = {
         answered_with('"rb-reset"', error("NotImplemented")),
         "answered with CALLERROR NotImplemented",
     ),
-    "RB_LONG_MESSAGE_ID": (answered_with('"rb-0123456789', result({})), "answered with a CALLRESULT"),
     "RB_ANSWER_NEVER_ASKED": (
         answered_with('"rb-never-sent"', error("FormationViolation")),
         "the CSMS answered a frame OCPP-J says to ignore",
