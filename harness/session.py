@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.config import TOKEN_TYPES, Target, scenario_variables
 from harness.drivers import Driver, call_hook, make_driver
+from harness.handshake import HandshakeProbes
 from harness.outcomes import HarnessError
 from harness.report import write_reports
 from harness.report.trace import TraceWriter
@@ -375,11 +376,12 @@ async def replay_case(
         transaction_ids=transaction_ids,
         inherited_transactions=inherited_transactions,
     )
+    headers = basic_auth_headers(station)
     await replay(
         engine,
         url=station_url(endpoint, station),
-        headers=basic_auth_headers(station),
-        driver=driver,
+        headers=headers,
+        driver=HandshakeProbes(driver, ws_url=endpoint.ws_url, headers=headers),
         clock=clock,
         timeouts=target.timeouts,
         on_record=on_record,

@@ -46,6 +46,7 @@ from harness.scenario.model import (
     Exchange,
     ExpectCall,
     ExpectNoCall,
+    Handshake,
     Raw,
     Scenario,
     Send,
@@ -90,6 +91,19 @@ class DriverRequest:
     station_id: str
 
 
+HANDSHAKE = "handshake"  # the driver request of a handshake step (harness.handshake performs it)
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """What a CSMS answered to a handshake step's upgrade request: the HTTP ``status``, the values of its
+    Sec-WebSocket-Protocol header lines, and the close code it sent within the step's time (None: no close)."""
+
+    status: int
+    protocols: tuple[str, ...] = ()
+    close_code: int | None = None
+
+
 @dataclass(frozen=True)
 class DriverOutcome:
     """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up). ``request``
@@ -103,6 +117,7 @@ class DriverOutcome:
     url: str = ""
     http_status: int | None = None
     answer: str = ""
+    handshake: HandshakeReply | None = None
 
     @property
     def exchange(self) -> str:
@@ -437,6 +452,9 @@ class Engine:
             if not outcome.ok:
                 raise HarnessError(outcome.describe())
             if self._state.awaited_request == request_id:
+                step = self._current_step()
+                if isinstance(step, Handshake):
+                    self._judge_handshake(step, outcome.handshake)
                 self._complete_step(now)
 
         self._guard(now, run)
@@ -540,8 +558,8 @@ class Engine:
         CSMS read differently than the target file meant is then visible as such (not as a CSMS bug alone)."""
         recent = [
             self._driver_outcomes[request_id]
-            for request_id, (index, _) in self._request_steps.items()
-            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes
+            for request_id, (index, name) in self._request_steps.items()
+            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes and name != HANDSHAKE
         ]
         return f" (after {recent[-1].describe()})" if recent else ""
 
@@ -881,7 +899,7 @@ class Engine:
         moved = False
         while self._phase == "steps" and self._index < len(self.scenario.steps):
             step = self.scenario.steps[self._index]
-            if not self._powered and not isinstance(step, Configure):
+            if not self._powered and not isinstance(step, Configure | Handshake):
                 self._powered = True
             if not self._try_step(step, now):
                 break
@@ -927,6 +945,16 @@ class Engine:
             self._try_expect_call(step, now)
         elif isinstance(step, Raw):
             self._try_raw(step, now)
+        elif isinstance(step, Handshake) and state.awaited_request is None:
+            wait_s = self._timeout(step)
+            payload = {
+                "station_id": step.station_id,
+                "subprotocols": list(step.subprotocols),
+                "timeout_s": wait_s,
+                "await_close": step.expect_close,
+            }
+            state.awaited_request = self._issue_request("configure", HANDSHAKE, payload, step_index=self._index)
+            state.deadline = now + 2 * wait_s + self.settings.response_timeout_s
         return self._index != index_before
 
     def _issue_request(
@@ -1101,12 +1129,40 @@ class Engine:
             expected = "the connection closed"
         else:
             expected = f"no answer for {step.expect_silence_s:g} s"
-        text = f"{message} to the raw frame {_short(step.label)}"
+        self._miss(step, f"{message} to the raw frame {_short(step.label)}", expected=expected, actual=actual)
+
+    def _miss(self, step: Raw | Handshake, text: str, *, expected: str, actual: Any) -> None:
+        """A rule of a robustness step missed: FAIL, or a warning where the spec says SHOULD (``level: should``)."""
         reference = step.ref or self._scenario_reference()
         if step.should:
             self.warnings.append(Finding("should", f"{text}; expected {expected}", reference))
             return
         raise ConformanceFailure(text, reference=reference, expected=expected, actual=actual)
+
+    def _judge_handshake(self, step: Handshake, reply: HandshakeReply | None) -> None:
+        """OCPP-J 1.6 §3.2: the CSMS answers the status it must, selects exactly one offered subprotocol, or
+        completes the handshake without one and closes; a miss FAILs, or warns where the spec says SHOULD."""
+        if reply is None:
+            raise HarnessError("the handshake step got no handshake result from the runtime")
+        shown = (
+            f"HTTP {reply.status}"
+            + (f", Sec-WebSocket-Protocol: {', '.join(reply.protocols)}" if reply.protocols else "")
+            + ("" if reply.close_code is None else f", then close {reply.close_code}")
+        )
+        if step.expect_status is not None:
+            expected, met = f"HTTP {step.expect_status}", reply.status == step.expect_status
+        elif step.expect_subprotocol is not None:
+            expected = f"HTTP 101 with Sec-WebSocket-Protocol: {step.expect_subprotocol}"
+            met = reply.status == 101 and reply.protocols == (step.expect_subprotocol,)
+        else:
+            expected = "HTTP 101 without Sec-WebSocket-Protocol, then a close"
+            met = reply.status == 101 and not reply.protocols and reply.close_code is not None
+        if met:
+            return
+        offered = " / ".join(step.subprotocols) or "no subprotocol"
+        self._miss(
+            step, f"the CSMS answered {shown} to a handshake offering {offered}", expected=expected, actual=shown
+        )
 
     def _check_exchange(self, step: StationCallStep, exchange: _StationExchange) -> None:
         action = exchange.frame.action
@@ -1228,7 +1284,7 @@ class Engine:
             raise HarnessError(f"wait {step.seconds}: {matchers.render(value)} is not a number of seconds")
         return float(value)
 
-    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw) -> float:
+    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw | Handshake) -> float:
         own = getattr(step, "timeout_s", None)
         if own is not None:
             return float(own)
@@ -1259,6 +1315,8 @@ def step_subject(step: Step) -> str:
         return step.action or "any"
     if isinstance(step, Raw):
         return _short(step.label, 40)
+    if isinstance(step, Handshake):
+        return f"{step.station_id} offering {' / '.join(step.subprotocols) or 'no subprotocol'}"
     return ""
 
 

@@ -34,6 +34,7 @@ from harness.scenario.model import (
     Exchange,
     ExpectCall,
     ExpectNoCall,
+    Handshake,
     Location,
     Raw,
     Scenario,
@@ -84,6 +85,7 @@ _PATTERN_FIELDS = {
     "raw": ("expect",),
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
+_HANDSHAKE_EXPECTATIONS = ("expect_status", "expect_subprotocol", "expect_close")
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector", "wait")
 _CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after"})
 _RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after"})
@@ -657,6 +659,14 @@ class _Semantics:
                         self._document.problem(
                             (*path, name), f"{name} goes with a single raw frame, not a list", at_key=True
                         )
+        if kind == "handshake":
+            given = [name for name in _HANDSHAKE_EXPECTATIONS if name in step]
+            if len(given) != 1:
+                self._document.problem(
+                    path,
+                    f"a handshake step needs exactly one of {', '.join(_HANDSHAKE_EXPECTATIONS)}"
+                    + (f"; it has {', '.join(given)}" if given else ""),
+                )
         if kind == "act" and "simulated_offline_s" in step and action != "go_online":
             self._document.problem(
                 (*path, "simulated_offline_s"), "simulated_offline_s goes with 'act: go_online' only", at_key=True
@@ -1068,6 +1078,17 @@ def _build_step(ref: _StepRef) -> Step:
         return Wait(**common, seconds=seconds if isinstance(seconds, str) else float(seconds))
     if kind == "raw":
         return _build_raw(common, raw)
+    if kind == "handshake":
+        return Handshake(
+            **common,
+            station_id=raw["handshake"],
+            subprotocols=tuple(raw.get("subprotocols", ["ocpp1.6"])),
+            expect_status=raw.get("expect_status"),
+            expect_subprotocol=raw.get("expect_subprotocol"),
+            expect_close=bool(raw.get("expect_close", False)),
+            should=raw.get("level") == "should",
+            timeout_s=_number(raw.get("timeout_s")),
+        )
     if kind == "expect_no_call":
         action = raw["expect_no_call"]
         return ExpectNoCall(

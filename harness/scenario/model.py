@@ -168,6 +168,22 @@ class Raw(Step):
     timeout_s: float | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Handshake(Step):
+    """A websocket handshake apart from the station's connection, to the URL of ``station_id`` (a ``${...}``
+    reference or a literal), offering ``subprotocols`` as header lines exactly as given; the CSMS must answer the
+    HTTP status ``expect_status``, upgrade with exactly ``expect_subprotocol``, or upgrade without a subprotocol and
+    close (``expect_close``)."""
+
+    station_id: str
+    subprotocols: tuple[str, ...] = ("ocpp1.6",)
+    expect_status: int | None = None
+    expect_subprotocol: str | None = None
+    expect_close: bool = False
+    should: bool = False
+    timeout_s: float | None = None
+
+
 _KIND_BY_CLASS: dict[type[Step], str] = {
     Send: "send",
     Exchange: "exchange",
@@ -178,6 +194,7 @@ _KIND_BY_CLASS: dict[type[Step], str] = {
     Wait: "wait",
     ExpectNoCall: "expect_no_call",
     Raw: "raw",
+    Handshake: "handshake",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.results import Verdict
-from harness.scenario.engine import RawFrame
+from harness.scenario.engine import DriverOutcome, HandshakeReply, RawFrame
 from tests.engine.test_engine import BOOT, run
 
 BAD_JSON = '\'[2,"rb-1","Heartbeat",{\''
@@ -172,3 +172,68 @@ def test_expand_repeats_text_and_reports_keep_it_short(tmp_path: Path) -> None:
     assert len(frames[0].data) == len(b'[2,"rb-big","DataTransfer",{"vendorId":"v","data":""}]') + 100_000
     [raw_record] = [record for record in engine.step_records if record.kind == "raw"]
     assert len(raw_record.label) < 200  # the text as written, not the 100 kB frame
+
+
+def handshake_engine(tmp_path: Path, options: str) -> Any:
+    from harness.scenario.engine import Engine, EngineSettings
+    from simulator.model import StationSpec
+    from tests.engine.test_engine import VARIABLES, scenario
+
+    steps = f"\n  - handshake: ${{station_id}}\n    {options}\n"
+    return Engine(
+        scenario(tmp_path, steps),
+        station_spec=StationSpec(station_id="CP_1"),
+        variables=VARIABLES,
+        settings=EngineSettings(station_id="CP_1", connector_id=1),
+        now=1000.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "reply", "verdict", "message"),
+    [
+        ("expect_status: 404", HandshakeReply(404), Verdict.PASS, None),
+        ("expect_status: 404\n    level: should", HandshakeReply(101, ("ocpp1.6",)), Verdict.PASS, None),
+        ("expect_status: 404", HandshakeReply(101, ("ocpp1.6",)), Verdict.FAIL, "the CSMS answered HTTP 101, "),
+        (
+            "subprotocols: [ocpp0.1, ocpp1.6]\n    expect_subprotocol: ocpp1.6",
+            HandshakeReply(101, ("ocpp1.6",)),
+            Verdict.PASS,
+            None,
+        ),
+        (
+            "expect_subprotocol: ocpp1.6",
+            HandshakeReply(101, ("ocpp1.6", "ocpp0.1")),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 101, Sec-WebSocket-Protocol: ocpp1.6, ocpp0.1 to a handshake offering ocpp1.6",
+        ),
+        ("subprotocols: []\n    expect_close: true", HandshakeReply(101, (), 1002), Verdict.PASS, None),
+        (
+            "subprotocols: [ocpp0.1]\n    expect_close: true",
+            HandshakeReply(400),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 400 to a handshake offering ocpp0.1",
+        ),
+        (
+            "subprotocols: []\n    expect_close: true",
+            HandshakeReply(101, ()),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 101 to a handshake offering no subprotocol",
+        ),
+    ],
+)
+def test_a_handshake_step_judges_the_answer_before_the_upgrade(
+    tmp_path: Path, options: str, reply: HandshakeReply, verdict: Verdict, message: str | None
+) -> None:
+    """OCPP-J 1.6 §3.2: the status, exactly one offered subprotocol, or no header and a close; the probe runs before
+    the station is switched on (the request is the engine's first output, no connection wanted yet)."""
+    engine = handshake_engine(tmp_path, options)
+    assert not engine.wants_connection()
+    [request] = engine.driver_requests()
+    assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "handshake", "CP_1")
+    engine.driver_done(request.request_id, DriverOutcome(True, handshake=reply), 1000.1)
+    engine.tick(1010.0)
+    assert engine.outcome is not None and engine.outcome.verdict is verdict, engine.outcome
+    if message is not None:
+        assert (engine.outcome.message or "").startswith(message), engine.outcome.message
+    assert [w.category for w in engine.warnings] == (["should"] if "should" in options else [])

@@ -142,7 +142,11 @@ BROKEN_ROBUSTNESS: dict[str, tuple[Mutation, str, str]] = {
         "rb-surrogate",
     ),
     "RB_HUGE_INTEGER": (swallowed('"rb-digits"'), "the CSMS did not answer within", "rb-digits"),
+    # The proxy's own websockets server refuses a handshake whose subprotocols it does not take with HTTP 400, as
+    # CSMSs built on it do unless told otherwise, instead of completing it and closing (OCPP-J 1.6 §3.2).
+    "RB_SUBPROTOCOL_LISTS": (lambda frame, pending: json.dumps(frame), "the CSMS answered HTTP 400", "ocpp0.1"),
     # should: the CSMS hangs after the frame, and the next valid CALL is not answered (a shall)
+    "RB_UNKNOWN_STATION": (hangs_after('"Heartbeat"'), NEXT_CALL, "Heartbeat"),
     "RB_INVALID_JSON": (hangs_after('"rb-json"'), NEXT_CALL, "Heartbeat"),
     "RB_NOT_AN_ARRAY": (hangs_after('"rb-obj"'), NEXT_CALL, "Heartbeat"),
     "RB_CSMS_ACTION_FROM_STATION": (hangs_after('"rb-reset"'), NEXT_CALL, "Heartbeat"),
@@ -189,4 +193,6 @@ BROKEN_SHOULD: dict[str, tuple[Mutation, str]] = {
         "answered with CALLERROR GenericError",
     ),
     "RB_DUPLICATE_MESSAGE_ID": (swallowed('"rb-dup"', after=1), "did not answer"),
+    # The proxy upgrades any station id, then finds the CSMS refuses it: a CSMS that does not check ids first.
+    "RB_UNKNOWN_STATION": (lambda frame, pending: json.dumps(frame), "the CSMS answered HTTP 101"),
 }

@@ -10,7 +10,7 @@ import pytest
 from harness.config import load_target
 from harness.results import Verdict
 from harness.scenario.loader import load_scenarios
-from harness.scenario.model import Raw
+from harness.scenario.model import Handshake, Raw
 from harness.session import Case
 from tests.integration.broken_robustness import BROKEN_SHOULD
 from tests.integration.support import BackgroundLoop, Stack
@@ -21,7 +21,9 @@ SCENARIOS = {s.id: s for s in load_scenarios([ROOT / "scenarios" / "robustness"]
 
 
 def test_every_should_rule_has_a_breaker_and_the_profile_is_declared() -> None:
-    with_should = {s.id for s in SCENARIOS.values() if any(isinstance(t, Raw) and t.should for t in s.steps)}
+    with_should = {
+        s.id for s in SCENARIOS.values() if any(isinstance(t, Raw | Handshake) and t.should for t in s.steps)
+    }
     assert with_should == set(BROKEN_SHOULD)
     assert {s.profile for s in SCENARIOS.values()} == {"Robustness"}
     for name in ("bundled.yaml", "bundled-strict.yaml"):
