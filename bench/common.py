@@ -11,6 +11,7 @@ import json
 import os
 import re
 import resource
+import secrets
 import subprocess
 import sys
 import time
@@ -72,6 +73,9 @@ def _wait_for_url(process: subprocess.Popen[str], pattern: str) -> str:
     raise RuntimeError("the server did not start")
 
 
+API_TOKEN = secrets.token_urlsafe(16)  # the bundled CSMS's API token for this benchmark run
+
+
 @contextmanager
 def server(kind: str, *, core: int | None = None, db: Path | None = None) -> Iterator[str]:
     """``kind`` "csms" (the bundled CSMS, lenient mode) or "responder"; yields its ``ws://.../ocpp`` URL."""
@@ -88,7 +92,13 @@ def server(kind: str, *, core: int | None = None, db: Path | None = None) -> Ite
         command = [sys.executable, "-c", RESPONDER]
         pattern = r"listening (ws://\S+)"
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=preexec, cwd=ROOT
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=preexec,
+        cwd=ROOT,
+        env={**os.environ, "OCPP_HARNESS_CSMS_TOKEN": API_TOKEN},
     )
     try:
         yield _wait_for_url(process, pattern)
@@ -104,6 +114,7 @@ def provision(api_url: str, station_ids: Sequence[str]) -> None:
         body = json.dumps({"id": station_id}).encode()
         request = urllib.request.Request(f"{api_url}/api/stations", data=body, method="POST")
         request.add_header("Content-Type", "application/json")
+        request.add_header("Authorization", f"Bearer {API_TOKEN}")
         urllib.request.urlopen(request, timeout=10).close()
 
 

@@ -32,7 +32,11 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 async def json_body(request: web.Request, *, empty: Any = None) -> Any:
-    text = await request.text()
+    """The body as JSON: UTF-8 text (RFC 8259 §8.1), without NaN or Infinity (§6); anything else is a 400."""
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, f"The request body is not UTF-8 (byte {exc.start}).") from None
     if not text.strip():
         if empty is not None:
             return empty

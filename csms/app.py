@@ -15,17 +15,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import signal
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, hdrs, web
+from multidict import CIMultiDict
 
 from csms import commands, handlers
+from csms.access import TOKEN_ENV, Access, exposure_warning, is_loopback
 from csms.api import (
     ApiError,
     int_field,
@@ -47,6 +52,7 @@ from csms.commands import (
 )
 from csms.credentials import hash_password
 from csms.files import FileServer
+from csms.gate import Gate, default_max_connections
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.security import Admission, SecurityLog
@@ -54,8 +60,11 @@ from csms.security_handlers import FollowUp
 from csms.security_routes import SecurityRoutes
 from csms.store import (
     BOOT_STATUSES,
+    EXCHANGE_DIRECTIONS,
+    EXCHANGE_OUTCOMES,
     TOKEN_STATUSES,
     BootConfig,
+    Retention,
     Station,
     Store,
     Token,
@@ -115,6 +124,19 @@ def _token_status(body: dict[str, Any]) -> TokenStatus:
     raise ApiError(400, f"'status' must be one of {', '.join(TOKEN_STATUSES)}.")
 
 
+def _one_protocol_line(request: web.Request) -> web.Request:
+    """The request with its ``Sec-WebSocket-Protocol`` lines joined into one list. RFC 6455 §11.3.4: the header
+    may appear several times, which is the same as one header with all the values; aiohttp reads only the first
+    line, so ``ocpp0.1`` and ``ocpp1.6`` on two lines would be refused."""
+    lines = request.headers.getall(hdrs.SEC_WEBSOCKET_PROTOCOL, [])
+    if len(lines) < 2:
+        return request
+    headers = CIMultiDict(request.headers)
+    headers.popall(hdrs.SEC_WEBSOCKET_PROTOCOL)
+    headers[hdrs.SEC_WEBSOCKET_PROTOCOL] = ", ".join(lines)
+    return request.clone(headers=headers)
+
+
 class _Line:
     """What the CSMS keeps about a station id across its connections.
 
@@ -150,6 +172,7 @@ class _Connection:
         *,
         station_id: str,
         ws: web.WebSocketResponse,
+        transport: asyncio.Transport | None,
         line: _Line,
         policy: Policy,
         store: Store,
@@ -159,6 +182,8 @@ class _Connection:
         self.station_id = station_id
         self.ws = ws
         self.line = line
+        self._transport = transport
+        self._send_timeout_s = call_timeout_s
         self._send_lock = asyncio.Lock()
         self.outbox = Outbox(
             station_id=station_id,
@@ -180,9 +205,36 @@ class _Connection:
         self._busy: set[asyncio.Task[Any]] = set()
 
     async def send(self, text: str) -> None:
-        """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time."""
+        """Answers (receive loop) and CALLs (API tasks) share the socket: one frame at a time. A frame the station
+        has not taken within the call timeout (waiting for the socket included) means it does not read: the
+        connection is aborted rather than left to buffer frames for nobody."""
         async with self._send_lock:
-            await self.ws.send_str(text)
+            # The write itself is never cancelled: aiohttp's drain waiter is shared by every writer of the socket,
+            # so cancelling one write would fail the next ones. A write that does not finish in time, or whose
+            # caller gives up (a CALL's timeout), aborts the connection instead, which ends the write.
+            sending = asyncio.ensure_future(self.ws.send_str(text))
+            try:
+                await asyncio.wait_for(asyncio.shield(sending), self._send_timeout_s)
+            except (TimeoutError, asyncio.CancelledError) as exc:
+                self.abandon(f"it took no frame within {self._send_timeout_s:g} s")
+                await asyncio.gather(sending, return_exceptions=True)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise ConnectionError(f"station {self.station_id!r} does not read its connection") from None
+
+    def abandon(self, why: str) -> None:
+        """Drop the TCP connection at once: no close frame can reach a station that does not read."""
+        log.warning("station %r: aborting its connection: %s", self.station_id, why)
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def going_away(self) -> None:
+        """Close 1001 Going Away for a CSMS shutdown (RFC 6455 §7.4.1), or abort when that cannot be done."""
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                await self.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down")
+        except (TimeoutError, ConnectionError):
+            self.abandon("the close frame could not be sent")
 
     def own(self, task: asyncio.Task[None]) -> None:
         self._workers.add(task)
@@ -227,7 +279,18 @@ class CsmsServer:
     after a station's connection closed a new one of the same id is refused with 503; None is 0.5 s in strict
     mode and 0 (no pause) otherwise. ``tls``: also serve the same application over TLS on ``tls_port`` (security
     profile 2) and over mutual TLS on ``mtls_port`` (profile 3, when the settings have a CA for client
-    certificates), :mod:`csms.tls`; None serves plain ws (profiles 0 and 1) only.
+    certificates), :mod:`csms.tls`; None serves plain ws (profiles 0 and 1) only. ``api_token``: the bearer token
+    of the HTTP API (:mod:`csms.access`); None draws a random one, readable as :attr:`api_token` by whoever
+    started the server.
+
+    ``handshake_timeout_s``: a connection must send a complete first request within it, and an idle HTTP
+    keep-alive connection is closed after it; ``max_connections``: beyond it a connection is answered 503
+    (:mod:`csms.gate`; None: below the file-descriptor limit). ``ping_interval_s``: a websocket ping that often; no
+    pong within half of it and the connection is closed as half-open (RFC 6455 §5.5.2; None: no pings).
+    ``retention``: how much of the exchange log is kept (:class:`csms.store.Retention`; default 100,000
+    exchanges and 30 days). ``call_timeout_s`` bounds a CSMS CALL from the moment it is handed to the socket, its
+    send included, and a frame to a station that has not taken it within that time closes the connection (the
+    station is not reading).
     """
 
     def __init__(
@@ -243,6 +306,11 @@ class CsmsServer:
         tls: TlsSettings | None = None,
         tls_port: int = 0,
         mtls_port: int = 0,
+        api_token: str | None = None,
+        handshake_timeout_s: float = 10.0,
+        ping_interval_s: float | None = 30.0,
+        max_connections: int | None = None,
+        retention: Retention | None = None,
     ) -> None:
         if heartbeat_interval_s <= 0:
             raise ValueError("heartbeat_interval_s must be > 0 (OCPP 1.6 §4.2: BootNotification interval)")
@@ -252,6 +320,15 @@ class CsmsServer:
         self._call_timeout_s = call_timeout_s
         self._heartbeat_interval_s = heartbeat_interval_s
         self._policy = Policy.for_mode(strict=strict, reconnect_grace_s=reconnect_grace_s)
+        self._gate = Gate(
+            max_connections=default_max_connections() if max_connections is None else max_connections,
+            handshake_timeout_s=handshake_timeout_s,
+        )
+        self._handshake_timeout_s = handshake_timeout_s
+        self._ping_interval_s = ping_interval_s
+        self._retention = retention
+        self._api_token = api_token or secrets.token_urlsafe(32)
+        self._access = Access(token=self._api_token, loopback_only=is_loopback(host))
         self._clock: Callable[[], float] = time.time
         self._connections: dict[str, _Connection] = {}
         self._live: set[_Connection] = set()
@@ -270,7 +347,7 @@ class CsmsServer:
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     async def __aenter__(self) -> CsmsServer:
-        self._store = await Store.open(self._db_path)
+        self._store = await Store.open(self._db_path, retention=self._retention)
         try:
             self._security_log = SecurityLog(self._store.security, clock=self._clock)
             self._security_log.start()
@@ -280,7 +357,9 @@ class CsmsServer:
                 policy=None if self._tls is None else self._tls.client_certificates,
                 clock=self._clock,
             )
-            self._runner = web.AppRunner(self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S)
+            self._runner = web.AppRunner(
+                self._build_app(), shutdown_timeout=_CLOSE_TIMEOUT_S, keepalive_timeout=self._handshake_timeout_s
+            )
             await self._runner.setup()
             self._port = await self._listen(self._requested_port)
             if self._tls is not None:
@@ -297,6 +376,9 @@ class CsmsServer:
             log.info("CSMS listening on %s (TLS, security profile 2)", self.wss_url)
         if self._mtls_port is not None:
             log.info("CSMS listening on %s (mutual TLS, security profile 3)", self.mtls_url)
+        warning = exposure_warning(self._host)
+        if warning is not None:
+            log.warning("%s", warning)
         return self
 
     async def _listen(self, port: int, ssl_context: ssl.SSLContext | None = None) -> int:
@@ -306,7 +388,9 @@ class CsmsServer:
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         sock = socket.create_server((self._host, port), family=family)
         try:
-            listener = await asyncio.get_running_loop().create_server(self._runner.server, sock=sock, ssl=ssl_context)
+            listener = await asyncio.get_running_loop().create_server(
+                self._gate.factory(self._runner.server), sock=sock, ssl=ssl_context
+            )
         except BaseException:
             sock.close()
             raise
@@ -322,6 +406,8 @@ class CsmsServer:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        """Stop taking connections, close every station's websocket with 1001 Going Away (RFC 6455 §7.4.1), each
+        within a bound (one that does not read is aborted), then the HTTP side and the database."""
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
@@ -331,7 +417,8 @@ class CsmsServer:
         if connections:
             async with asyncio.TaskGroup() as group:
                 for connection in connections:
-                    group.create_task(connection.ws.close(code=WSCloseCode.GOING_AWAY, message=b"CSMS shutting down"))
+                    group.create_task(connection.going_away())
+        self._gate.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -411,6 +498,15 @@ class CsmsServer:
         return urls
 
     @property
+    def api_token(self) -> str:
+        """The API's bearer token (:mod:`csms.access`); never logged."""
+        return self._api_token
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_token}"}
+
+    @property
     def store(self) -> Store:
         """For in-process callers (tests, a harness session) that provision or inspect without HTTP."""
         if self._store is None:
@@ -418,7 +514,7 @@ class CsmsServer:
         return self._store
 
     def _build_app(self) -> web.Application:
-        app = web.Application(middlewares=[json_errors])
+        app = web.Application(middlewares=[self._gate.middleware, self._access.middleware, json_errors])
         app.router.add_get("/ocpp/{station_id}", self._ocpp)
         app.router.add_get("/api/settings", self._get_settings)
         app.router.add_get("/api/actions", self._list_actions)
@@ -432,6 +528,7 @@ class CsmsServer:
         app.router.add_get("/api/tokens", self._list_tokens)
         app.router.add_get("/api/transactions", self._list_transactions)
         app.router.add_get("/api/transactions/unknown-stops", self._list_unknown_stops)
+        app.router.add_get("/api/transactions/duplicates", self._list_duplicates)
         app.router.add_get("/api/exchanges", self._list_exchanges)
         app.router.add_post("/api/octt/create-token", self._octt_create_token)
         app.router.add_post("/api/octt/set-basic-auth-password", self._octt_set_password)
@@ -465,8 +562,10 @@ class CsmsServer:
             line.holder = request
         try:
             # aiohttp echoes the first offered protocol it knows and sends no header when none matches.
-            ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True)
-            await ws.prepare(request)
+            ws = web.WebSocketResponse(
+                protocols=(SUBPROTOCOL,), timeout=_CLOSE_TIMEOUT_S, autoping=True, heartbeat=self._ping_interval_s
+            )
+            await ws.prepare(_one_protocol_line(request))
             if ws.ws_protocol != SUBPROTOCOL:
                 # OCPP-J 1.6 §3.2 / TC_088_CSMS: complete the handshake without the header, then close at once.
                 log.info(
@@ -479,6 +578,7 @@ class CsmsServer:
             connection = _Connection(
                 station_id=station_id,
                 ws=ws,
+                transport=request.transport,
                 line=line,
                 policy=self._policy,
                 store=self.store,
@@ -560,9 +660,11 @@ class CsmsServer:
         try:
             frame = parse_frame(text)
         except FrameError as exc:
-            if exc.unique_id is None:
+            if not exc.answerable:
+                # OCPP-J 1.6 §4.1.3: an unknown MessageTypeId is ignored; a malformed CALLRESULT/CALLERROR or a
+                # frame whose id cannot be read has nobody waiting for a CALLERROR (§4.2.3 answers CALLs only).
                 log.warning(
-                    "station %r sent a frame without a readable message id (%s): ignored", connection.station_id, exc
+                    "station %r sent a frame that is not a readable CALL (%s): ignored", connection.station_id, exc
                 )
                 return
             frame = exc
@@ -602,28 +704,56 @@ class CsmsServer:
             answer = handlers.Answer(encode_error(frame.unique_id, frame.error_code.value, str(frame)), [])
         else:
             action, request = frame.action, frame.payload
-            answer = await self._answer_call(connection, frame)
+            try:
+                answer = await self._answer_call(connection, frame)
+            except Exception:
+                # Every CALL gets exactly one answer (OCPP-J 1.6 §4.2): a failure of the CSMS is InternalError,
+                # never a dropped connection.
+                log.exception("answering %s from station %r failed", frame.action, connection.station_id)
+                answer = handlers.internal_error(frame)
         reply = answer.frame
-        # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API.
-        await self.store.add_exchange(
-            station_id=connection.station_id,
-            direction="station_to_csms",
-            unique_id=reply.unique_id,
-            action=action,
-            request=request,
-            outcome="result" if isinstance(reply, CallResult) else "error",
-            response=reply.payload if isinstance(reply, CallResult) else None,
-            error_code=reply.error_code if isinstance(reply, CallError) else None,
-            error_description=reply.error_description if isinstance(reply, CallError) else None,
-            error_details=reply.error_details if isinstance(reply, CallError) else None,
-            schema_violations=[str(v) for v in answer.violations],
-            requested_at_s=received_at_s,
-            answered_at_s=self._clock(),
-        )
+        # Logged before it is sent, so whoever reacts to the answer finds the exchange already in the API; a log
+        # that cannot be written does not keep the answer from the station.
+        await self._log_answer(connection, action, request, text, answer, received_at_s)
         await self._send_answer(connection, reply.raw)
         connection.answered(result=isinstance(reply, CallResult))
         if action == "BootNotification" and isinstance(reply, CallResult):
             self._registered(connection, reply.payload.get("status"))
+
+    async def _log_answer(
+        self,
+        connection: _Connection,
+        action: str,
+        request: dict[str, Any],
+        text: str,
+        answer: handlers.Answer,
+        received_at_s: float,
+    ) -> None:
+        reply = answer.frame
+        fields: dict[str, Any] = {
+            "station_id": connection.station_id,
+            "direction": "station_to_csms",
+            "unique_id": reply.unique_id,
+            "action": action,
+            "outcome": "result" if isinstance(reply, CallResult) else "error",
+            "response": reply.payload if isinstance(reply, CallResult) else None,
+            "error_code": reply.error_code if isinstance(reply, CallError) else None,
+            "error_description": reply.error_description if isinstance(reply, CallError) else None,
+            "error_details": reply.error_details if isinstance(reply, CallError) else None,
+            "schema_violations": [str(v) for v in answer.violations],
+            "requested_at_s": received_at_s,
+            "answered_at_s": self._clock(),
+        }
+        if handlers.nesting(request) > handlers.MAX_NESTING:
+            request = {"raw": text}  # kept as text: read back, so deep a value would overflow the API's JSON
+        try:
+            await self.store.add_exchange(request=request, **fields)
+        except Exception:
+            log.exception("could not log %s from station %r as parsed; logging its text", action, connection.station_id)
+            try:
+                await self.store.add_exchange(request={"raw": text}, **fields)
+            except Exception:
+                log.exception("could not log %s from station %r", action, connection.station_id)
 
     async def _answer_call(self, connection: _Connection, call: Call) -> handlers.Answer:
         refusal = await self._registration_refusal(connection, call)
@@ -719,7 +849,7 @@ class CsmsServer:
     async def _send_answer(connection: _Connection, text: str) -> None:
         try:
             await connection.send(text)
-        except (ConnectionError, RuntimeError) as exc:
+        except (ConnectionError, RuntimeError, ValueError) as exc:
             log.warning("could not answer station %r: %s", connection.station_id, exc)
 
     # -- HTTP API: stations ----------------------------------------------------------------------------------
@@ -888,8 +1018,27 @@ class CsmsServer:
                     "reservation_id": tx.reservation_id,
                     "reservation_outcome": tx.reservation_outcome,
                     "meter_value_count": tx.meter_value_count,
+                    "start_resends": tx.start_resends,
+                    "stop_resends": tx.stop_resends,
                 }
                 for tx in transactions
+            ]
+        )
+
+    async def _list_duplicates(self, request: web.Request) -> web.Response:
+        """Transaction messages received again (csms.store: idempotence), oldest first; ``?station_id=``."""
+        duplicates = await self.store.list_duplicates(request.query.get("station_id"))
+        return web.json_response(
+            [
+                {
+                    "station_id": d.station_id,
+                    "transaction_id": d.transaction_id,
+                    "action": d.action,
+                    "request": d.request,
+                    "differs": d.differs,
+                    "received_at": format_time(d.received_at_s),
+                }
+                for d in duplicates
             ]
         )
 
@@ -911,10 +1060,24 @@ class CsmsServer:
         )
 
     async def _list_exchanges(self, request: web.Request) -> web.Response:
-        limit_text = request.query.get("limit", "100")
+        """The latest exchanges, oldest first, filtered by ``station_id``, ``action``, ``outcome`` (result, error,
+        timeout, disconnected) and ``direction`` (station_to_csms, csms_to_station); ``limit`` up to 1000.
+        ``?outcome=error&direction=station_to_csms`` lists the CALLERRORs the CSMS answered to the whole fleet."""
+        query = request.query
+        known_fields(dict(query), {"station_id", "action", "outcome", "direction", "limit"}, what="exchange filter")
+        limit_text = query.get("limit", "100")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_EXCHANGES:
             raise ApiError(400, f"'limit' must be an integer from 1 to {_MAX_EXCHANGES}.")
-        exchanges = await self.store.list_exchanges(station_id=request.query.get("station_id"), limit=int(limit_text))
+        for name, choices in (("outcome", EXCHANGE_OUTCOMES), ("direction", EXCHANGE_DIRECTIONS)):
+            if name in query and query[name] not in choices:
+                raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}.")
+        exchanges = await self.store.list_exchanges(
+            station_id=query.get("station_id"),
+            action=query.get("action"),
+            outcome=query.get("outcome"),
+            direction=query.get("direction"),
+            limit=int(limit_text),
+        )
         return web.json_response([exchange.as_json() for exchange in exchanges])
 
     # -- HTTP API: CSMS -> station CALLs ---------------------------------------------------------------------
@@ -990,13 +1153,32 @@ async def serve(
     port: int,
     db_path: str | Path,
     strict: bool = False,
+    api_token: str | None = None,
     tls: TlsSettings | None = None,
     tls_port: int = 0,
     mtls_port: int = 0,
 ) -> None:
-    """Run the bundled CSMS until cancelled (``ocpp-harness csms [--strict] [--tls-dir certs/]``)."""
+    """Run the bundled CSMS until cancelled or sent SIGTERM (``ocpp-harness csms [--strict] [--tls-dir certs/]``),
+    then shut down cleanly: every station gets a close frame 1001 (RFC 6455 §7.4.1) and the database is closed.
+    Without ``api_token`` one is drawn and printed once on stdout, for the operator to hand to the harness; a
+    given one is not echoed."""
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[None] = loop.create_future()
+
+    def terminate() -> None:
+        if not stop.done():
+            log.info("SIGTERM: shutting down")
+            stop.set_result(None)
+
     async with CsmsServer(
-        host=host, port=port, db_path=db_path, strict=strict, tls=tls, tls_port=tls_port, mtls_port=mtls_port
+        host=host,
+        port=port,
+        db_path=db_path,
+        strict=strict,
+        api_token=api_token,
+        tls=tls,
+        tls_port=tls_port,
+        mtls_port=mtls_port,
     ) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)
@@ -1004,4 +1186,15 @@ async def serve(
             print(f"CSMS listening on {server.wss_url} (TLS: security profile 2)", flush=True)
         if tls is not None and tls.client_ca is not None:
             print(f"CSMS listening on {server.mtls_url} (mutual TLS: security profile 3)", flush=True)
-        await asyncio.get_running_loop().create_future()
+        if api_token is None:
+            print(f"API token (Authorization: Bearer): {server.api_token}", flush=True)
+        else:
+            print(f"API token: the one given in {TOKEN_ENV}", flush=True)
+        warning = exposure_warning(host)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+        try:
+            await stop
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)

@@ -156,11 +156,12 @@ class Outbox:
         self._pending = pending
         requested_at_s = self._clock()
         try:
-            try:
-                await self._send(frame.raw)
-            except (ConnectionError, RuntimeError) as exc:
-                raise StationGone(f"Station {self._station_id!r} could not be sent {action}: {exc}.") from None
+            # The timeout covers the send: a station that does not read must not hold the caller past it.
             async with asyncio.timeout(self._call_timeout_s):
+                try:
+                    await self._send(frame.raw)
+                except (ConnectionError, RuntimeError) as exc:
+                    raise StationGone(f"Station {self._station_id!r} could not be sent {action}: {exc}.") from None
                 answer = await pending.future
         except TimeoutError:
             await self._record(frame.unique_id, action, payload, "timeout", requested_at_s, None)
@@ -172,6 +173,10 @@ class Outbox:
             raise
         finally:
             self._pending = None
+            if not pending.future.done():
+                pending.future.cancel()
+            elif not pending.future.cancelled():
+                pending.future.exception()  # a close that failed it after the caller gave up: nobody else will look
         answered_at_s = self._clock()
         reply_violations = validate(action, answer.payload, response=True) if isinstance(answer, CallResult) else []
         if reply_violations:

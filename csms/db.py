@@ -26,13 +26,18 @@ class SchemaTooNew(RuntimeError):
 
 
 def dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """JSON text for a column: ASCII with escapes, so any string JSON can carry (a lone surrogate too, RFC 8259
+    §8.2) is stored losslessly, and never NaN or Infinity (RFC 8259 §6), which would make the API's JSON invalid."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def loads_object(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:  # nested deeper than this call stack allows (the writer's was deeper)
+        return {"unreadable": "nested too deeply to read back"}
     return value if isinstance(value, dict) else None
 
 

@@ -8,6 +8,7 @@ not take from a station (OCPP-J 1.6 §4.2.3). Whatever a station says is persist
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 # DataTransfer goes both ways, so it is not here: the CSMS answers it and can send it.
 
 _MAX_VIOLATIONS_IN_DESCRIPTION = 5
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+MAX_NESTING = 64  # of a payload the CSMS takes, and of a request it logs as parsed (else as its text)
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,13 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
     CSMS does not know as active is accepted all the same, the station having decided, and the transaction
     records what became of it."""
     info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
-    transaction_id, status = await ctx.store.start_transaction(
-        ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx
+    started = await ctx.store.start_transaction(
+        ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx, now_s=ctx.now_s
     )
+    transaction_id, status = started.transaction_id, started.auth_status
+    if started.resent:
+        log.info("station %s resent StartTransaction %s: answered with its id again", ctx.station_id, transaction_id)
+        return {"idTagInfo": {**info, "status": status}, "transactionId": transaction_id}
     reservation_id = payload.get("reservationId")
     if reservation_id is not None:
         outcome = await ctx.store.profiles.reservation_used(
@@ -131,10 +138,18 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
 async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Any transactionId is accepted, also one from before a reboot (TC_032_1_CSMS) or one this CSMS never
     issued: refusing a stop would make the station retry it forever (OCPP 1.6 §4.10). The TxProfiles of the
-    transaction end with it (§3.13.1)."""
-    known = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    transaction end with it (§3.13.1). A stop repeated for a stopped transaction is answered the same, keeps the
+    first stop, and adds no meter values (csms.store: idempotence)."""
+    outcome = await ctx.store.stop_transaction(ctx.station_id, payload, now_s=ctx.now_s)
+    if outcome == "repeated":
+        log.warning(
+            "station %s stopped transaction %s again: the first stop is kept, this one recorded as a duplicate",
+            ctx.station_id,
+            payload["transactionId"],
+        )
+        return await _stop_answer(ctx, payload)
     await ctx.store.profiles.transaction_ended(ctx.station_id, payload["transactionId"])
-    if not known:
+    if outcome == "unknown":
         log.warning(
             "station %s stopped transaction %s, which this CSMS did not start for it",
             ctx.station_id,
@@ -147,6 +162,10 @@ async def _stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[s
         meter_values=list(payload.get("transactionData", [])),
         source="StopTransaction",
     )
+    return await _stop_answer(ctx, payload)
+
+
+async def _stop_answer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     if "idTag" in payload:
         return {"idTagInfo": await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)}
     return {}
@@ -219,6 +238,56 @@ class Answer:
     violations: list[SchemaViolation]
 
 
+def nesting(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (iteratively: the value may be as deep as a parser allows)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((member, depth + 1) for member in item.values())
+        elif isinstance(item, list):
+            stack.extend((member, depth + 1) for member in item)
+    return deepest
+
+
+def unrepresentable(value: Any, path: str = "") -> list[SchemaViolation]:
+    """Values the schema allows but no CSMS can keep as given: a string with a lone UTF-16 surrogate
+    (``"\\ud800"``: valid JSON, RFC 8259 §8.2, but no Unicode text), an integer outside 64 bits (RFC 8259 §6 lets
+    a receiver limit numbers; SQLite's INTEGER is 64-bit), a number too large for a double (``1e400``). The payload
+    is syntactically correct and a field holds an invalid value: PropertyConstraintViolation (OCPP-J 1.6
+    §4.2.3), where a CSMS that tried to store it would fail (InternalError, or no answer at all)."""
+    found: list[SchemaViolation] = []
+    code = ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            found.append(SchemaViolation(path, "holds a lone UTF-16 surrogate, which is not Unicode text", code))
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            found.append(SchemaViolation(path, "is an integer outside the 64-bit range this CSMS keeps", code))
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            found.append(SchemaViolation(path, "is a number too large to represent", code))
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            found += unrepresentable(key, path)
+            found += unrepresentable(member, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += unrepresentable(item, f"{path}.{index}" if path else str(index))
+    return found
+
+
+def internal_error(call: Call) -> Answer:
+    return Answer(
+        encode_error(call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"), []
+    )
+
+
 async def answer_call(call: Call, ctx: CallContext) -> Answer:
     """Answer one CALL: NotImplemented for an action OCPP 1.6 does not have, NotSupported for one the CSMS
     does not take from a station (any CSMS-initiated action), the
@@ -238,7 +307,16 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
             ),
             [],
         )
-    violations = validate(call.action, call.payload, response=False)
+    if nesting(call.payload) > MAX_NESTING:
+        # No OCPP 1.6 payload nests beyond a few levels; deeper ones would overflow the checks below (RFC 8259 §9
+        # lets a receiver limit nesting): not the PDU of any action.
+        return Answer(
+            encode_error(
+                call.unique_id, ErrorCode.FORMATION_VIOLATION.value, f"the payload nests deeper than {MAX_NESTING}"
+            ),
+            [],
+        )
+    violations = validate(call.action, call.payload, response=False) or unrepresentable(call.payload)
     if violations:
         return Answer(
             encode_error(
@@ -253,10 +331,7 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
         payload = await handler(ctx, call.payload)
     except Exception:
         log.exception("handling %s from station %s failed", call.action, ctx.station_id)
-        return Answer(
-            encode_error(call.unique_id, ErrorCode.INTERNAL_ERROR.value, f"the CSMS failed to handle {call.action}"),
-            [],
-        )
+        return internal_error(call)
     own_violations = validate(call.action, payload, response=True)
     if own_violations:
         # The bundled CSMS must never put a schema-invalid frame on the wire (reference §5.3).

@@ -2,8 +2,23 @@
 
 One connection per server. Every write runs under one asyncio lock: aiosqlite interleaves coroutines between
 statements, and a commit issued by one coroutine would otherwise commit another one's half-done
-read-modify-write (the boot answer, the stop of a transaction). WAL with ``synchronous=NORMAL`` keeps a commit
-per OCPP message cheap enough for the load runner while still surviving a crash of the process.
+read-modify-write (the boot answer, the stop of a transaction).
+
+Durability. The database runs in WAL mode with ``synchronous=NORMAL``: a commit is written to the WAL before it
+returns, so it survives a crash or ``kill -9`` of the CSMS (the data is in the operating system's page cache), but
+the WAL is fsynced only at checkpoints, so a power loss or an operating-system crash may roll back the last
+commits. For a heartbeat, a status notification or a log line that costs nothing. For what the CSMS acknowledged
+of a transaction it is not acceptable: the station drops a StartTransaction, StopTransaction or transaction
+MeterValues from its queue once answered (OCPP 1.6 §4.7, §4.8, §4.10, they are resent only until answered), so a
+rolled-back stop is a session never billed, and a rolled-back start frees its AUTOINCREMENT id (sqlite_sequence
+rolls back with it) for the next session while the station still holds it: two sessions, one transactionId. So
+those commits run with ``synchronous=FULL`` (the WAL is fsynced before the answer goes out: one fsync each, a few
+per session), everything else stays NORMAL, which keeps a commit per OCPP message cheap for a fleet.
+
+Idempotence. A station resends a transaction message whose answer it did not get (the CSMS died after the commit):
+a StartTransaction equal to one already kept (station, connector, idTag, meterStart, timestamp) gets that
+transaction's id again; a StopTransaction for a transaction already stopped keeps the first stop. Either is
+recorded in ``transaction_duplicates``, with the resent request, for the API to show.
 
 The schema is :data:`BASE_SCHEMA` (version 0, what databases from before the first migration have) brought up by
 :data:`MIGRATIONS` (:func:`csms.db.migrate`), so the CSMS opens a database of any earlier version and upgrades it.
@@ -23,7 +38,7 @@ from typing import Any, Literal, TypeAlias
 
 import aiosqlite
 
-from csms.db import dumps, fetch_all, fetch_one, loads_object, migrate
+from csms.db import dumps, fetch_all, fetch_one, from_row, loads_object, migrate
 from csms.profile_store import ProfileStore
 from csms.security_store import SCHEMA as SECURITY_SCHEMA
 from csms.security_store import SecurityStore
@@ -232,6 +247,22 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: the security whitepaper (csms.security_store): security profiles, certificates, the security log.
     SECURITY_SCHEMA,
+    # 3: resent transaction messages (idempotence), and the exchange log's filters.
+    """
+    CREATE INDEX transactions_start ON transactions (station_id, connector_id, started_at);
+    CREATE TABLE transaction_duplicates (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT NOT NULL,
+        transaction_id  INTEGER NOT NULL,
+        action          TEXT NOT NULL,
+        request         TEXT NOT NULL,
+        differs         INTEGER NOT NULL,
+        received_at     REAL NOT NULL
+    );
+    CREATE INDEX transaction_duplicates_transaction ON transaction_duplicates (transaction_id);
+    CREATE INDEX exchanges_action ON exchanges (action, outcome);
+    CREATE INDEX exchanges_outcome ON exchanges (outcome, station_id);
+    """,
 )
 
 
@@ -313,6 +344,50 @@ class Transaction:
     stop_reason: str | None
     meter_value_count: int
     reservation_outcome: str | None = None  # what its reservationId did: used, unknown or inactive (§5.13)
+    start_resends: int = 0
+    stop_resends: int = 0
+
+
+EXCHANGE_OUTCOMES = ("result", "error", "timeout", "disconnected")
+EXCHANGE_DIRECTIONS = ("station_to_csms", "csms_to_station")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much of the exchange log is kept: at most ``max_exchanges`` rows, none older than ``max_age_s``
+    (None: no bound of that kind). Pruned every ``prune_every`` exchanges logged, so the cost is spread out; the
+    log is a diagnostic record, never the source of a transaction's data."""
+
+    max_exchanges: int | None = 100_000
+    max_age_s: float | None = 30 * 86_400.0
+    prune_every: int = 500
+
+    def __post_init__(self) -> None:
+        if (self.max_exchanges is not None and self.max_exchanges < 1) or self.prune_every < 1:
+            raise ValueError("max_exchanges and prune_every must be >= 1")
+        if self.max_age_s is not None and self.max_age_s <= 0:
+            raise ValueError("max_age_s must be > 0")
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a StartTransaction was given: ``resent`` when it repeated one already kept (the same id again)."""
+
+    transaction_id: int
+    auth_status: str
+    resent: bool = False
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A transaction message received again: ``differs`` when its values are not those first kept."""
+
+    station_id: str
+    transaction_id: int
+    action: str
+    request: dict[str, Any]
+    differs: bool
+    received_at_s: float
 
 
 @dataclass(frozen=True)
@@ -371,14 +446,16 @@ class Exchange:
 class Store:
     """The CSMS database. Open with :meth:`open`, release with :meth:`close`."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, *, retention: Retention | None = None) -> None:
         self._db = db
         self._lock = asyncio.Lock()
+        self._retention = retention or Retention()
+        self._logged_since_prune = 0
         self.profiles = ProfileStore(db, self._lock)
         self.security = SecurityStore(db, self._lock)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(cls, path: str | Path, *, retention: Retention | None = None) -> Store:
         db = await aiosqlite.connect(str(path))
         try:
             db.row_factory = sqlite3.Row
@@ -388,7 +465,7 @@ class Store:
         except BaseException:
             await db.close()
             raise
-        return cls(db)
+        return cls(db, retention=retention)
 
     async def close(self) -> None:
         await self._db.close()
@@ -604,17 +681,53 @@ class Store:
         )
         return row is not None
 
+    async def _commit_durably(self) -> None:
+        """Commit with the WAL fsynced first (``synchronous=FULL``, see the module docstring); the caller holds the
+        write lock and opened the transaction after :meth:`_durable`."""
+        try:
+            await self._db.commit()
+        finally:
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+
+    async def _durable(self) -> None:
+        await self._db.execute("PRAGMA synchronous=FULL")
+
+    async def _duplicate(
+        self, station_id: str, transaction_id: int, action: str, payload: dict[str, Any], *, differs: bool, now_s: float
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO transaction_duplicates (station_id, transaction_id, action, request, differs, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (station_id, transaction_id, action, dumps(payload), int(differs), now_s),
+        )
+
     async def start_transaction(
-        self, station_id: str, payload: dict[str, Any], *, auth_status: str, exclusive: bool = False
-    ) -> tuple[int, str]:
+        self,
+        station_id: str,
+        payload: dict[str, Any],
+        *,
+        auth_status: str,
+        exclusive: bool = False,
+        now_s: float = 0.0,
+    ) -> Started:
         """Store a StartTransaction and hand out its id: AUTOINCREMENT never reuses one, so ids stay unique
-        and > 0 across restarts (OCPP 1.6 §4.8; SV asserts > 0).
+        and > 0 across restarts (OCPP 1.6 §4.8; SV asserts > 0). A resend of one already kept gets its id again
+        (module docstring).
 
         ``exclusive``: an Accepted tag that already holds an open transaction gets this one recorded as
-        ConcurrentTx (OCPP 1.6 §7.2), decided under the write lock so two stations cannot both win. Returns the
-        id and the authorization status recorded.
+        ConcurrentTx (OCPP 1.6 §7.2), decided under the write lock so two stations cannot both win.
         """
         async with self._lock:
+            kept = await self._one(
+                "SELECT id, auth_status FROM transactions WHERE station_id = ? AND connector_id = ? AND started_at = ?"
+                " AND id_tag = ? AND meter_start = ? ORDER BY id LIMIT 1",
+                (station_id, payload["connectorId"], payload["timestamp"], payload["idTag"], payload["meterStart"]),
+            )
+            await self._durable()
+            if kept is not None:
+                await self._duplicate(station_id, kept["id"], "StartTransaction", payload, differs=False, now_s=now_s)
+                await self._commit_durably()
+                return Started(kept["id"], kept["auth_status"], resent=True)
             if exclusive and auth_status == "Accepted" and await self.tag_in_transaction(payload["idTag"]):
                 auth_status = "ConcurrentTx"
             cursor = await self._db.execute(
@@ -632,31 +745,38 @@ class Store:
             )
             transaction_id = cursor.lastrowid
             await cursor.close()
-            await self._db.commit()
+            await self._commit_durably()
         if transaction_id is None:
             raise RuntimeError("SQLite did not report the new transaction id")
-        return transaction_id, auth_status
+        return Started(transaction_id, auth_status)
 
-    async def stop_transaction(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> bool:
-        """Record a StopTransaction; False when the id is not one of this station's transactions (it is then
-        kept in ``unknown_stops``). A repeated stop (a re-sent queued message) overwrites the first."""
+    async def stop_transaction(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> str:
+        """Record a StopTransaction: ``stopped``; ``unknown`` when the id is not one of this station's transactions
+        (it is then kept in ``unknown_stops``); ``repeated`` when the transaction was stopped already: the first
+        stop stays, this one is kept as a duplicate (a resent queued message, or a station that lost track)."""
         transaction_id = payload["transactionId"]
+        stop = (payload["meterStop"], payload["timestamp"], payload.get("reason"), payload.get("idTag"))
         async with self._lock:
-            cursor = await self._db.execute(
-                "UPDATE transactions SET meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ?"
-                " WHERE id = ? AND station_id = ?",
-                (
-                    payload["meterStop"],
-                    payload["timestamp"],
-                    payload.get("reason"),
-                    payload.get("idTag"),
-                    transaction_id,
-                    station_id,
-                ),
+            row = await self._one(
+                "SELECT meter_stop, stopped_at, stop_reason, stop_id_tag FROM transactions WHERE id = ?"
+                " AND station_id = ?",
+                (transaction_id, station_id),
             )
-            known = cursor.rowcount > 0
-            await cursor.close()
-            if not known:
+            await self._durable()
+            if row is not None and row["stopped_at"] is not None:
+                first = (row["meter_stop"], row["stopped_at"], row["stop_reason"], row["stop_id_tag"])
+                await self._duplicate(
+                    station_id, transaction_id, "StopTransaction", payload, differs=first != stop, now_s=now_s
+                )
+                outcome = "repeated"
+            elif row is not None:
+                await self._db.execute(
+                    "UPDATE transactions SET meter_stop = ?, stopped_at = ?, stop_reason = ?, stop_id_tag = ?"
+                    " WHERE id = ? AND station_id = ?",
+                    (*stop, transaction_id, station_id),
+                )
+                outcome = "stopped"
+            else:
                 await self._db.execute(
                     "INSERT INTO unknown_stops (station_id, transaction_id, id_tag, meter_stop, stopped_at,"
                     " stop_reason, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -670,13 +790,18 @@ class Store:
                         now_s,
                     ),
                 )
-            await self._db.commit()
-        return known
+                outcome = "unknown"
+            await self._commit_durably()
+        return outcome
 
     async def list_transactions(self, station_id: str | None = None) -> list[Transaction]:
         sql = (
             "SELECT t.*, (SELECT COUNT(*) FROM meter_values m WHERE m.transaction_id = t.id"
-            " AND m.station_id = t.station_id) AS meter_value_count FROM transactions t"
+            " AND m.station_id = t.station_id) AS meter_value_count,"
+            " (SELECT COUNT(*) FROM transaction_duplicates d WHERE d.transaction_id = t.id"
+            " AND d.station_id = t.station_id AND d.action = 'StartTransaction') AS start_resends,"
+            " (SELECT COUNT(*) FROM transaction_duplicates d WHERE d.transaction_id = t.id"
+            " AND d.station_id = t.station_id AND d.action = 'StopTransaction') AS stop_resends FROM transactions t"
         )
         params: tuple[Any, ...] = ()
         if station_id is not None:
@@ -698,29 +823,24 @@ class Store:
                 stop_reason=row["stop_reason"],
                 meter_value_count=row["meter_value_count"],
                 reservation_outcome=row["reservation_outcome"],
+                start_resends=row["start_resends"],
+                stop_resends=row["stop_resends"],
             )
             for row in rows
         ]
 
+    async def _station_rows(self, table: str, station_id: str | None) -> list[sqlite3.Row]:
+        """Every row of ``table``, or of one station's, oldest first."""
+        if station_id is None:
+            return await self._all(f"SELECT * FROM {table} ORDER BY id")
+        return await self._all(f"SELECT * FROM {table} WHERE station_id = ? ORDER BY id", (station_id,))
+
+    async def list_duplicates(self, station_id: str | None = None) -> list[Duplicate]:
+        rows = await self._station_rows("transaction_duplicates", station_id)
+        return [from_row(Duplicate, row, json_columns=("request",), differs=bool(row["differs"])) for row in rows]
+
     async def list_unknown_stops(self, station_id: str | None = None) -> list[UnknownStop]:
-        sql = "SELECT * FROM unknown_stops"
-        params: tuple[Any, ...] = ()
-        if station_id is not None:
-            sql += " WHERE station_id = ?"
-            params = (station_id,)
-        rows = await self._all(sql + " ORDER BY id", params)
-        return [
-            UnknownStop(
-                station_id=row["station_id"],
-                transaction_id=row["transaction_id"],
-                id_tag=row["id_tag"],
-                meter_stop=row["meter_stop"],
-                stopped_at=row["stopped_at"],
-                stop_reason=row["stop_reason"],
-                received_at_s=row["received_at"],
-            )
-            for row in rows
-        ]
+        return [from_row(UnknownStop, row) for row in await self._station_rows("unknown_stops", station_id)]
 
     async def add_meter_values(
         self,
@@ -735,6 +855,8 @@ class Store:
         if not meter_values:
             return
         async with self._lock:
+            if transaction_id is not None:
+                await self._durable()
             await self._db.executemany(
                 "INSERT INTO meter_values (station_id, connector_id, transaction_id, timestamp,"
                 " sampled_value, source) VALUES (?, ?, ?, ?, ?, ?)",
@@ -750,9 +872,34 @@ class Store:
                     for value in meter_values
                 ],
             )
-            await self._db.commit()
+            await self._commit_durably()
 
     # -- exchanges -----------------------------------------------------------------------------------------
+
+    async def prune_exchanges(self, *, now_s: float) -> int:
+        """Apply the retention now; returns how many exchanges were dropped."""
+        async with self._lock:
+            return await self._prune(now_s)
+
+    async def _prune(self, now_s: float) -> int:
+        self._logged_since_prune = 0
+        dropped = 0
+        retention = self._retention
+        if retention.max_age_s is not None:
+            cursor = await self._db.execute(
+                "DELETE FROM exchanges WHERE requested_at < ?", (now_s - retention.max_age_s,)
+            )
+            dropped += cursor.rowcount
+            await cursor.close()
+        if retention.max_exchanges is not None:
+            # Ids only grow, so every id up to (newest - limit) is older than the newest `limit` rows.
+            cursor = await self._db.execute(
+                "DELETE FROM exchanges WHERE id <= (SELECT MAX(id) FROM exchanges) - ?", (retention.max_exchanges,)
+            )
+            dropped += cursor.rowcount
+            await cursor.close()
+        await self._db.commit()
+        return dropped
 
     async def add_exchange(
         self,
@@ -791,15 +938,35 @@ class Store:
                 answered_at_s,
             ),
         )
+        self._logged_since_prune += 1
+        if self._logged_since_prune >= self._retention.prune_every:
+            async with self._lock:
+                await self._prune(requested_at_s)
 
-    async def list_exchanges(self, *, station_id: str | None = None, limit: int = 100) -> list[Exchange]:
-        """The latest ``limit`` exchanges, oldest first."""
-        sql = "SELECT * FROM exchanges"
+    async def list_exchanges(
+        self,
+        *,
+        station_id: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        direction: str | None = None,
+        limit: int = 100,
+    ) -> list[Exchange]:
+        """The latest ``limit`` exchanges that match every filter given, oldest first (``outcome="error"`` and no
+        station: a fleet's CALLERRORs)."""
+        conditions: list[str] = []
         params: list[Any] = []
-        if station_id is not None:
-            sql += " WHERE station_id = ?"
-            params.append(station_id)
-        sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+        for column, value in (
+            ("station_id", station_id),
+            ("action", action),
+            ("outcome", outcome),
+            ("direction", direction),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                params.append(value)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"SELECT * FROM (SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?) ORDER BY id"
         params.append(limit)
         rows = await self._all(sql, params)
         return [

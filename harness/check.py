@@ -75,6 +75,34 @@ async def tcp_probe(url: str, timeout_s: float) -> str | None:
     return None
 
 
+async def http_probe(url: str, timeout_s: float) -> str | None:
+    """None when ``url``'s server answers a plain HTTP request with an HTTP status line within ``timeout_s``, else
+    why not (one line): a socket that is accepted but never answered, or answered with something that is not
+    HTTP, is no CSMS the harness can reach (RFC 6455 §4.1: the handshake is HTTP). wss:// is left to the TLS
+    checks; the path is the endpoint's own, without a station id, so no station connection is touched."""
+    parts = urlsplit(url)
+    if parts.scheme != "ws":
+        return None
+    port = parts.port or 80
+    try:
+        async with asyncio.timeout(timeout_s):
+            reader, writer = await asyncio.open_connection(parts.hostname, port)
+            try:
+                host = f"{parts.hostname}:{port}"
+                writer.write(f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                await writer.drain()
+                status_line = await reader.readline()
+            finally:
+                writer.close()
+    except TimeoutError:
+        return f"it accepted the connection but sent no HTTP answer within {timeout_s:g} s"
+    except OSError as exc:
+        return f"{exc.__class__.__name__} {exc}".strip()
+    if not status_line.startswith(b"HTTP/1."):
+        return f"it answered something that is not HTTP: {status_line[:40]!r}"
+    return None
+
+
 def bounded(target: Target) -> Target:
     """The target with every wait capped at :data:`CHECK_WAIT_S`."""
     timeouts = target.timeouts

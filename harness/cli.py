@@ -231,6 +231,11 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _csms(args: argparse.Namespace) -> int:
+    """The API token comes from ``OCPP_HARNESS_CSMS_TOKEN`` (a target file reads the same variable with
+    ``driver.auth.bearer: ${OCPP_HARNESS_CSMS_TOKEN}``), else the CSMS draws one and prints it."""
+    import os
+
+    from csms.access import TOKEN_ENV
     from csms.app import serve
     from csms.tls import TlsError, TlsSettings
 
@@ -256,6 +261,7 @@ def _csms(args: argparse.Namespace) -> int:
                 port=port,
                 db_path=args.db,
                 strict=args.strict,
+                api_token=os.environ.get(TOKEN_ENV) or None,
                 tls=tls,
                 tls_port=args.tls_port,
                 mtls_port=args.mtls_port,
@@ -292,12 +298,13 @@ def _certs(args: argparse.Namespace) -> int:
 
 
 async def _reachable(target: Target) -> str | None:
-    """None when every endpoint the stations use accepts a TCP connection, else a one-line reason."""
-    from harness.check import tcp_probe
+    """None when every endpoint the stations use accepts a TCP connection and answers HTTP, else a one-line
+    reason."""
+    from harness.check import http_probe, tcp_probe
 
     for station in target.stations.values():
         url = target.endpoint(station).ws_url
-        reason = await tcp_probe(url, target.timeouts.connect_s)
+        reason = await tcp_probe(url, target.timeouts.connect_s) or await http_probe(url, target.timeouts.connect_s)
         if reason is not None:
             return f"cannot reach the CSMS at {url} (station '{station.role}'): {reason}"
     return None
@@ -340,9 +347,7 @@ def _check(path: str, scenario_paths: Sequence[str]) -> int:
         csms = None
         try:
             if target.bundled:
-                csms = BundledCsms(Path(folder) / "csms.sqlite3", strict=target.strict)
-                csms.start()
-                target = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url)
+                csms, target = BundledCsms.start_for(target, Path(folder) / "csms.sqlite3")
             result = asyncio.run(run_check(target, scenarios, say=lambda item: print(item, flush=True)))
         except TargetError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -258,6 +258,14 @@ class Target:
         )
         return replace(self, endpoints=endpoints, test_data=test_data)
 
+    def with_api_token(self, token: str) -> Target:
+        """The same target whose driver sends ``Authorization: Bearer <token>`` (the bundled CSMS's API token),
+        unless the target file gives its own driver auth or Authorization header."""
+        driver = self.driver
+        if driver.auth is not None or any(name.lower() == "authorization" for name in driver.headers):
+            return self
+        return replace(self, driver=replace(driver, auth=Auth(bearer=token)))
+
     def summary(self) -> dict[str, Any]:
         """The settings as the report shows them ("Vendor Specific Settings"), secrets masked."""
         return {

@@ -23,6 +23,7 @@ from typing import Any
 
 from harness.config import TOKEN_TYPES, StationTarget, Target, scenario_variables
 from harness.drivers import Driver, call_hook, make_driver
+from harness.handshake import HandshakeProbes
 from harness.outcomes import HarnessError, TargetError
 from harness.report import write_reports
 from harness.report.trace import TraceWriter
@@ -74,11 +75,13 @@ def new_run_id() -> str:
 
 
 class BundledCsms:
-    """The bundled CSMS on its own event loop in a thread, for the whole session."""
+    """The bundled CSMS on its own event loop in a thread, for the whole session. ``api_token`` is the bearer
+    token its API requires (csms.access); the harness's driver sends the same one."""
 
-    def __init__(self, db_path: Path, *, strict: bool = False) -> None:
+    def __init__(self, db_path: Path, *, strict: bool = False, api_token: str) -> None:
         self.db_path = db_path
         self.strict = strict
+        self.api_token = api_token
         self.ws_url = ""
         self.api_url = ""
         self._ready = threading.Event()
@@ -99,10 +102,24 @@ class BundledCsms:
 
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
-        async with CsmsServer(host="127.0.0.1", port=0, db_path=self.db_path, strict=self.strict) as server:
+        async with CsmsServer(
+            host="127.0.0.1", port=0, db_path=self.db_path, strict=self.strict, api_token=self.api_token
+        ) as server:
             self.ws_url, self.api_url = server.ws_url, server.api_url
             self._ready.set()
             await self._stop
+
+    @classmethod
+    def start_for(cls, target: Target, db_path: Path) -> tuple[BundledCsms, Target]:
+        """Start the CSMS a ``csms.bundled`` target asks for, and the target pointed at it: its URLs, and the API
+        token as the driver's bearer token. A target that sets ``driver.auth.bearer`` chooses the token; else a
+        fresh one is drawn for this run and never written anywhere."""
+        auth = target.driver.auth
+        token = auth.bearer if auth is not None and auth.bearer else secrets.token_urlsafe(32)
+        csms = cls(db_path, strict=target.strict, api_token=token)
+        csms.start()
+        pointed = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url).with_api_token(token)
+        return csms, pointed
 
     def start(self) -> None:
         self._thread.start()
@@ -143,9 +160,7 @@ class Session:
     def __enter__(self) -> Session:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.target.bundled:
-            self._csms = BundledCsms(self.out_dir / "csms.sqlite3", strict=self.target.strict)
-            self._csms.start()
-            self.target = self.target.with_endpoint_urls(ws_url=self._csms.ws_url, api_url=self._csms.api_url)
+            self._csms, self.target = BundledCsms.start_for(self.target, self.out_dir / "csms.sqlite3")
         if self.target.provision:
             asyncio.run(self._provision())
         return self
@@ -356,7 +371,12 @@ async def replay_case(
         transaction_ids=transaction_ids,
         inherited_transactions=inherited_transactions,
     )
-    await replay(engine, links=link_factory(target, station), driver=driver, clock=clock, on_record=on_record)
+    links = link_factory(target, station)
+    first = links(engine.connection_settings(clock.now()))
+    probes = HandshakeProbes(
+        driver, ws_url=target.endpoint(station).ws_url, headers=first.headers, ssl_context=first.ssl_context
+    )
+    await replay(engine, links=links, driver=probes, clock=clock, on_record=on_record)
     return engine
 
 

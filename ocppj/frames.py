@@ -70,13 +70,33 @@ class FrameError(ValueError):
     """A text that is not a valid OCPP-J frame.
 
     ``error_code`` is the CALLERROR code a receiver answers with (OCPP-J 1.6 §4.2.3); ``unique_id`` is the
-    message id when it could be read, so the error can be sent back for the right CALL.
+    message id when it could be read, so the error can be sent back for the right CALL. ``message_type`` is the
+    MessageTypeId when it is one of OCPP-J's (2, 3, 4), else None: only a CALL is answered, a malformed
+    CALLRESULT/CALLERROR has nobody waiting for an answer, and an unknown MessageTypeId is ignored (§4.1.3).
     """
 
-    def __init__(self, message: str, *, error_code: ErrorCode, unique_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_code: ErrorCode,
+        unique_id: str | None = None,
+        message_type: MessageType | None = None,
+    ) -> None:
         super().__init__(message)
         self.error_code = error_code
         self.unique_id = unique_id
+        self.message_type = message_type
+
+    @property
+    def answerable(self) -> bool:
+        """A CALL whose id was read and can be echoed: its sender waits for a CALLERROR (OCPP-J 1.6 §4.2.3). An id
+        over 36 characters cannot: the answer would break §4.1.4 itself, so such a frame is not answered."""
+        return (
+            self.message_type is MessageType.CALL
+            and self.unique_id is not None
+            and len(self.unique_id) <= MAX_UNIQUE_ID_LENGTH
+        )
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,6 +121,7 @@ def parse_frame(text: str) -> Frame:
             f"not JSON: {reason}",
             error_code=ErrorCode.FORMATION_VIOLATION,
             unique_id=found.group(1) if found else None,
+            message_type=MessageType.CALL if found else None,
         ) from None
     if not isinstance(data, list) or not data:
         raise FrameError("a frame must be a non-empty JSON array", error_code=ErrorCode.FORMATION_VIOLATION)
@@ -110,13 +131,17 @@ def parse_frame(text: str) -> Frame:
         raise FrameError(
             f"unknown MessageTypeId {kind!r}", error_code=ErrorCode.FORMATION_VIOLATION, unique_id=unique_id
         )
+    message_type = MessageType(kind)
     if unique_id is None:
-        raise FrameError("UniqueId must be a string", error_code=ErrorCode.FORMATION_VIOLATION)
+        raise FrameError(
+            "UniqueId must be a string", error_code=ErrorCode.FORMATION_VIOLATION, message_type=message_type
+        )
     if len(unique_id) > MAX_UNIQUE_ID_LENGTH:
         raise FrameError(
             f"UniqueId is longer than {MAX_UNIQUE_ID_LENGTH} characters",
             error_code=ErrorCode.FORMATION_VIOLATION,
             unique_id=unique_id,
+            message_type=message_type,
         )
     if kind == MessageType.CALL:
         if len(data) != 4 or not isinstance(data[2], str):
@@ -124,12 +149,14 @@ def parse_frame(text: str) -> Frame:
                 "a CALL is [2, UniqueId, Action, Payload]",
                 error_code=ErrorCode.FORMATION_VIOLATION,
                 unique_id=unique_id,
+                message_type=message_type,
             )
         if not isinstance(data[3], dict):
             raise FrameError(
                 "a CALL payload must be a JSON object",
                 error_code=ErrorCode.FORMATION_VIOLATION,
                 unique_id=unique_id,
+                message_type=message_type,
             )
         return Call(unique_id, data[2], data[3], raw=text)
     if kind == MessageType.CALLRESULT:
@@ -138,6 +165,7 @@ def parse_frame(text: str) -> Frame:
                 "a CALLRESULT is [3, UniqueId, Payload] with an object payload",
                 error_code=ErrorCode.FORMATION_VIOLATION,
                 unique_id=unique_id,
+                message_type=message_type,
             )
         return CallResult(unique_id, data[2], raw=text)
     if len(data) != 5 or not isinstance(data[2], str) or not isinstance(data[3], str) or not isinstance(data[4], dict):
@@ -145,6 +173,7 @@ def parse_frame(text: str) -> Frame:
             "a CALLERROR is [4, UniqueId, errorCode, errorDescription (string), errorDetails (object)]",
             error_code=ErrorCode.FORMATION_VIOLATION,
             unique_id=unique_id,
+            message_type=message_type,
         )
     return CallError(unique_id, data[2], data[3], data[4], raw=text)
 

@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator.fleet import Fleet, FleetSettings
-from simulator.load import api_offered, provision
+from simulator.load import CsmsApi, api_problem, provision
 from simulator.station import Station
 from simulator.stats import FleetStats
 
@@ -226,17 +226,18 @@ async def _summaries(fleet: Fleet, say: Callable[[str], None]) -> None:
         )
 
 
-async def run_sim(settings: FleetSettings, *, api_url: str | None, control_host: str, control_port: int | None,
+async def run_sim(settings: FleetSettings, *, api: CsmsApi | None, control_host: str, control_port: int | None,
                   console_input: bool) -> int:  # fmt: skip
     def say(text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
 
-    if api_url is not None:
-        if await api_offered(api_url):
-            problems = await provision(api_url, settings)
-            say(f"provisioned {settings.stations} station(s) at {api_url}" + (f" ({problems[0]})" if problems else ""))
+    if api is not None:
+        problem = await api_problem(api)
+        if problem is None:
+            problems = await provision(api, settings)
+            say(f"provisioned {settings.stations} station(s) at {api.url}" + (f" ({problems[0]})" if problems else ""))
         else:
-            say(f"{api_url} offers no bundled-CSMS API: stations not provisioned")
+            say(f"{problem}: stations not provisioned")
     stats = _Printing(say, verbose=settings.stations <= _VERBOSE_STATIONS)
     fleet = Fleet(settings, stats=stats)
     console = Console(fleet, say)
@@ -295,7 +296,7 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sim_command(args: argparse.Namespace) -> int:
-    from simulator.frontend import EXIT_USAGE, api_url_of, fleet_settings
+    from simulator.frontend import EXIT_USAGE, api_of, fleet_settings
 
     ids = tuple(args.ids or ())
     count = args.stations or len(ids) or 1
@@ -312,7 +313,7 @@ def sim_command(args: argparse.Namespace) -> int:
     return asyncio.run(
         run_sim(
             settings,
-            api_url=api_url_of(args),
+            api=api_of(args),
             control_host=args.control_host,
             control_port=args.control_port,
             console_input=not args.no_console,

@@ -18,7 +18,7 @@ from typing import Any
 
 from simulator.behaviour import BehaviourSettings
 from simulator.fleet import FleetSettings, TlsFiles
-from simulator.load import FleetProgress, LoadSettings, default_api_url, run_load, summary
+from simulator.load import API_TOKEN_ENV, CsmsApi, FleetProgress, LoadSettings, default_api_url, run_load, summary
 from simulator.station import RuntimeSettings
 
 DEFAULT_URL = "ws://127.0.0.1:9000/ocpp"
@@ -40,6 +40,11 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="an API like the bundled CSMS's, to provision stations and tokens and reconcile transactions: a URL, "
         "'auto' (http(s)://host:port of --url, used when it answers GET /api/settings) or 'none'",
+    )
+    group.add_argument(
+        "--api-token",
+        default=None,
+        help=f"bearer token of that API (default: ${API_TOKEN_ENV}; the bundled CSMS prints its own at start)",
     )
     group.add_argument("--password", help="HTTP Basic auth password of every station (security profiles 1 and 2)")
     group.add_argument("--ca-file", help="wss://: CA certificates to verify the CSMS (default: the system's)")
@@ -86,12 +91,11 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def api_url_of(args: argparse.Namespace) -> str | None:
+def api_of(args: argparse.Namespace) -> CsmsApi | None:
     if args.api_url == "none":
         return None
-    if args.api_url == "auto":
-        return default_api_url(args.url)
-    return str(args.api_url).rstrip("/")
+    url = default_api_url(args.url) if args.api_url == "auto" else str(args.api_url).rstrip("/")
+    return CsmsApi(url, args.api_token or os.environ.get(API_TOKEN_ENV) or None)
 
 
 def fleet_settings(args: argparse.Namespace, *, stations: int, ids: tuple[str, ...] = ()) -> FleetSettings:
@@ -167,7 +171,7 @@ def load_command(args: argparse.Namespace, *, write_html: Callable[[Mapping[str,
         fleet=fleet_settings(args, stations=args.stations),
         duration_s=args.duration,
         processes=max(1, args.processes),
-        api_url=api_url_of(args),
+        api=api_of(args),
     )
     problems = settings.fleet.problems()
     if problems:

@@ -31,6 +31,8 @@ from simulator.fleet import Fleet, FleetSettings, Progress
 from simulator.stats import FleetStats, LatencyHistogram, ProcessLoad
 
 _API_CONCURRENCY = 16
+# The bearer token of the bundled CSMS's API: the variable the bundled CSMS itself reads (csms.access).
+API_TOKEN_ENV = "OCPP_HARNESS_CSMS_TOKEN"
 _SATURATED_CPU_SHARE = 0.9  # a generator process above this is too busy to measure a CSMS faithfully
 _SATURATED_LAG_S = 0.010
 
@@ -58,12 +60,25 @@ def default_api_url(endpoint_url: str) -> str:
     return f"{scheme}://{parts.netloc}"
 
 
+@dataclass(frozen=True)
+class CsmsApi:
+    """An API like the bundled CSMS's at ``url``, for provisioning and reconciliation; ``token``: its bearer token
+    (``Authorization: Bearer``), None to send none."""
+
+    url: str
+    token: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.token is None else {"Authorization": f"Bearer {self.token}"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class LoadSettings:
     fleet: FleetSettings
     duration_s: float
     processes: int = 1
-    api_url: str | None = None  # an API like the bundled CSMS's: provisioning and reconciliation
+    api: CsmsApi | None = None
 
 
 @dataclass
@@ -128,7 +143,7 @@ class LoadResult:
                 "ramp_s": fleet.ramp_s,
                 "seed": fleet.seed,
                 "processes": self.settings.processes,
-                "api_url": self.settings.api_url,
+                "api_url": None if self.settings.api is None else self.settings.api.url,
                 "behaviour": None if fleet.behaviour is None else vars(fleet.behaviour),
                 "config": dict(fleet.config),
                 "response_timeout_s": fleet.runtime.response_timeout_s,
@@ -164,35 +179,41 @@ class LoadResult:
 # ------------------------------------------------------------------ the bundled CSMS's API
 
 
-async def api_offered(api_url: str) -> bool:
-    """Whether ``api_url`` answers ``GET /api/settings`` as the bundled CSMS does."""
+async def api_problem(api: CsmsApi) -> str | None:
+    """Why ``api`` cannot be used as the bundled CSMS's (None: it answers ``GET /api/settings`` as that one does);
+    a refused token says so, since the fix is the user's."""
     try:
         async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{api_url}/api/settings", timeout=aiohttp.ClientTimeout(total=5)) as response,
+            aiohttp.ClientSession(headers=api.headers) as session,
+            session.get(f"{api.url}/api/settings", timeout=aiohttp.ClientTimeout(total=5)) as response,
         ):
-            return response.status == 200 and isinstance(await response.json(), dict)
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        return False
+            if response.status == 401:
+                given = "its token was refused" if api.token else "it needs a token"
+                return f"{api.url} answered HTTP 401: {given} (--api-token, or {API_TOKEN_ENV})"
+            if response.status == 200 and isinstance(await response.json(), dict):
+                return None
+            return f"{api.url} offers no bundled-CSMS API (GET /api/settings: HTTP {response.status})"
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return f"{api.url} offers no bundled-CSMS API ({type(exc).__name__})"
 
 
-async def _post_all(api_url: str, path: str, bodies: Iterable[dict[str, Any]]) -> list[str]:
+async def _post_all(api: CsmsApi, path: str, bodies: Iterable[dict[str, Any]]) -> list[str]:
     """POST every body, a few at a time; the problems, if any."""
     problems: list[str] = []
     limit = asyncio.Semaphore(_API_CONCURRENCY)
 
     async def post(session: aiohttp.ClientSession, body: dict[str, Any]) -> None:
-        async with limit, session.post(f"{api_url}{path}", json=body) as response:
+        async with limit, session.post(f"{api.url}{path}", json=body) as response:
             if response.status >= 300:
                 problems.append(f"POST {path} {body}: HTTP {response.status} {await response.text()}")
 
-    async with aiohttp.ClientSession() as session, asyncio.TaskGroup() as group:
+    async with aiohttp.ClientSession(headers=api.headers) as session, asyncio.TaskGroup() as group:
         for body in bodies:
             group.create_task(post(session, body))
     return problems
 
 
-async def provision(api_url: str, fleet: FleetSettings) -> list[str]:
+async def provision(api: CsmsApi, fleet: FleetSettings) -> list[str]:
     """The fleet's stations and their tokens (Accepted), and the Basic auth password when there is one."""
     stations = [{"id": fleet.station_id(index)} for index in fleet.indexes()]
     tokens = [
@@ -200,17 +221,20 @@ async def provision(api_url: str, fleet: FleetSettings) -> list[str]:
         for index in fleet.indexes()
         for connector in range(1, fleet.connectors + 1)
     ]
-    problems = await _post_all(api_url, "/api/stations", stations)
-    problems += await _post_all(api_url, "/api/tokens", tokens)
+    problems = await _post_all(api, "/api/stations", stations)
+    problems += await _post_all(api, "/api/tokens", tokens)
     if fleet.password is not None:
         passwords = [{"station_id": s["id"], "password": fleet.password} for s in stations]
-        problems += await _post_all(api_url, "/api/octt/set-basic-auth-password", passwords)
+        problems += await _post_all(api, "/api/octt/set-basic-auth-password", passwords)
     return problems
 
 
-async def reconcile(api_url: str, acknowledged: dict[tuple[str, int], bool]) -> Reconciliation:
+async def reconcile(api: CsmsApi, acknowledged: dict[tuple[str, int], bool]) -> Reconciliation:
     try:
-        async with aiohttp.ClientSession() as session, session.get(f"{api_url}/api/transactions") as response:
+        async with (
+            aiohttp.ClientSession(headers=api.headers) as session,
+            session.get(f"{api.url}/api/transactions") as response,
+        ):
             if response.status != 200:
                 return Reconciliation(False, f"GET /api/transactions answered HTTP {response.status}")
             recorded = await response.json()
@@ -312,12 +336,13 @@ def run_load(settings: LoadSettings, *, on_progress: Callable[[FleetProgress], N
     """Provision, run the fleet over ``settings.processes`` processes, merge, reconcile."""
     fleet = settings.fleet
     notes: list[str] = []
-    api_url = settings.api_url
-    if api_url is not None and not asyncio.run(api_offered(api_url)):
-        notes.append(f"{api_url} offers no bundled-CSMS API: stations not provisioned, transactions not reconciled")
-        api_url = None
-    if api_url is not None:
-        problems = asyncio.run(provision(api_url, fleet))
+    api = settings.api
+    problem = None if api is None else asyncio.run(api_problem(api))
+    if problem is not None:
+        notes.append(f"{problem}: stations not provisioned, transactions not reconciled")
+        api = None
+    if api is not None:
+        problems = asyncio.run(provision(api, fleet))
         if problems:
             notes.append(f"provisioning: {len(problems)} problem(s), the first: {problems[0]}")
     started = time.monotonic()
@@ -335,10 +360,10 @@ def run_load(settings: LoadSettings, *, on_progress: Callable[[FleetProgress], N
     else:
         stats.merge(_run_processes(settings, slices, base, on_progress, notes))
     wall_s = time.monotonic() - started
-    if api_url is None:
-        reconciliation = Reconciliation(False, "not checked: the CSMS offers no GET /api/transactions")
+    if api is None:
+        reconciliation = Reconciliation(False, "not checked: no usable API like the bundled CSMS's")
     else:
-        reconciliation = asyncio.run(reconcile(api_url, stats.transactions))
+        reconciliation = asyncio.run(reconcile(api, stats.transactions))
     return LoadResult(settings, stats, reconciliation, wall_s, environment(), notes)
 
 

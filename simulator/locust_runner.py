@@ -66,7 +66,11 @@ def locust_command(args: argparse.Namespace) -> list[str]:
 
 def run_locust(args: argparse.Namespace) -> int:
     """A worker runs its stations on asyncio, without gevent's monkey-patching; the master keeps it."""
+    from simulator.load import API_TOKEN_ENV
+
     environment = dict(os.environ)
+    if args.api_token:  # to the workers through their environment: a token on a command line is visible to ps
+        environment[API_TOKEN_ENV] = args.api_token
     if args.locust == "worker":
         environment["LOCUST_SKIP_MONKEY_PATCH"] = "1"
     try:

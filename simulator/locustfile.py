@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
 import random
 import threading
 from typing import Any
@@ -36,7 +37,7 @@ from locust.env import Environment
 
 from simulator.behaviour import BehaviourSettings
 from simulator.fleet import FleetSettings, build_station, tls_context
-from simulator.load import provision
+from simulator.load import API_TOKEN_ENV, CsmsApi, provision
 from simulator.station import Clock, RuntimeSettings, Station
 from simulator.stats import RESULT
 
@@ -154,7 +155,8 @@ class _Host:
         async def run() -> None:
             try:
                 if api_url:
-                    problems = await provision(api_url.rstrip("/"), settings.sliced(index, 1))
+                    api = CsmsApi(api_url.rstrip("/"), os.environ.get(API_TOKEN_ENV) or None)
+                    problems = await provision(api, settings.sliced(index, 1))
                     for problem in problems:
                         self.reports.queue.append(("API", "provision", 0.0, problem))
                 await station.run()

@@ -154,10 +154,13 @@ def test_run_against_a_csms_that_never_answers_fails_the_case(
 
 
 def test_run_against_a_separately_started_bundled_csms(tmp_path: Path) -> None:
+    """The operator gives the CSMS and the harness the same API token through OCPP_HARNESS_CSMS_TOKEN."""
+    env = {**os.environ, "OCPP_HARNESS_CSMS_TOKEN": "cli-test-token-6b1f0c2e"}
     server = subprocess.Popen(
         [*CLI, "csms", "--host", "127.0.0.1", "--port", "0", "--db", str(tmp_path / "csms.sqlite3")],
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         assert server.stdout is not None
@@ -168,14 +171,16 @@ def test_run_against_a_separately_started_bundled_csms(tmp_path: Path) -> None:
             tmp_path / "t.yaml",
             found.group(1),
             found.group(2),
-            driver={"kind": "http", "preset": "bundled"},
+            driver={"kind": "http", "preset": "bundled", "auth": {"bearer": "${OCPP_HARNESS_CSMS_TOKEN}"}},
             provision=True,
         )
+        assert server.stdout.readline() == "API token: the one given in OCPP_HARNESS_CSMS_TOKEN\n"
         run = subprocess.run(
             [*CLI, "run", "--target", str(target), "-k", "TC_012", "-k", "TC_023_3", "--out", str(tmp_path / "r")],
             capture_output=True,
             text=True,
             timeout=120,
+            env=env,
         )
         assert run.returncode == 0, run.stdout + run.stderr
         summary = json.loads((tmp_path / "r" / "latest" / "summary.json").read_text(encoding="utf-8"))

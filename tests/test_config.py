@@ -227,3 +227,13 @@ def test_test_data_become_scenario_variables_and_the_bundled_csms_serves_the_fil
     given = parse_target(minimal(test_data={"firmware_url": "https://fw.example/1.bin"}), "t.yaml")
     kept = given.with_endpoint_urls(ws_url="ws://127.0.0.1:1/ocpp", api_url="http://127.0.0.1:1")
     assert kept.test_data.firmware_url == "https://fw.example/1.bin"
+
+
+def test_the_bundled_csms_api_token_becomes_the_driver_bearer_unless_the_target_sets_its_own() -> None:
+    target = parse_target(minimal(), "t.yaml")
+    assert target.driver.auth is None
+    shared = target.with_api_token("tok-123")
+    assert shared.driver.auth is not None and shared.driver.auth.header() == "Bearer tok-123"
+    assert shared.summary()["driver"]["auth"] == {"bearer": "********"}
+    own = parse_target(minimal(driver={"kind": "http", "auth": {"bearer": "mine"}}), "t.yaml")
+    assert own.with_api_token("tok-123").driver.auth == own.driver.auth

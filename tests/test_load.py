@@ -12,7 +12,7 @@ import pytest
 from harness.cli import main
 from harness.report.load_html import render_load_html
 from harness.session import BundledCsms
-from simulator.load import reconcile, split
+from simulator.load import CsmsApi, api_problem, reconcile, split
 
 
 def test_a_load_run_over_two_processes_reports_and_reconciles(
@@ -21,7 +21,8 @@ def test_a_load_run_over_two_processes_reports_and_reconciles(
     out = tmp_path / "report"
     code = main(
         [
-            "load", "--url", bundled_csms.ws_url, "--stations", "8", "--connectors", "2",
+            "load", "--url", bundled_csms.ws_url, "--api-token", bundled_csms.api_token,
+            "--stations", "8", "--connectors", "2",
             "--duration", "3", "--ramp", "0.5",
             "--processes", "2", "--seed", "3", "--sessions-per-hour", "7200", "--session-s", "0.5",
             "--meter-interval-s", "1", "--validate", "--out", str(out),
@@ -45,9 +46,18 @@ def test_a_load_run_over_two_processes_reports_and_reconciles(
 
 
 def test_reconciliation_names_a_transaction_the_csms_does_not_have(bundled_csms: BundledCsms) -> None:
-    result = asyncio.run(reconcile(bundled_csms.api_url, {("CP_X", 999): True}))
+    result = asyncio.run(reconcile(CsmsApi(bundled_csms.api_url, bundled_csms.api_token), {("CP_X", 999): True}))
     assert result.checked and not result.ok
     assert result.missing == [("CP_X", 999)]
+
+
+def test_an_api_that_refuses_the_token_is_named_with_the_fix(bundled_csms: BundledCsms) -> None:
+    """A user who forgot the token is told so, not that the CSMS has no API."""
+    missing = asyncio.run(api_problem(CsmsApi(bundled_csms.api_url)))
+    wrong = asyncio.run(api_problem(CsmsApi(bundled_csms.api_url, "not-the-token")))
+    assert missing is not None and "HTTP 401: it needs a token (--api-token, or OCPP_HARNESS_CSMS_TOKEN)" in missing
+    assert wrong is not None and "its token was refused" in wrong
+    assert asyncio.run(api_problem(CsmsApi(bundled_csms.api_url, bundled_csms.api_token))) is None
 
 
 def test_a_load_against_a_csms_without_the_api_is_not_reconciled(tmp_path: Path) -> None:

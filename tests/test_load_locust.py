@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from harness.session import BundledCsms
+from simulator.load import API_TOKEN_ENV
 
 # Not importorskip: importing locust monkey-patches this very process with gevent. `make test` installs it.
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None, reason="the `load` extra is not installed")
@@ -29,10 +31,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _ocpp_harness(*arguments: str, log: Path) -> subprocess.Popen[bytes]:
+def _ocpp_harness(*arguments: str, log: Path, token: str) -> subprocess.Popen[bytes]:
+    """The workers find the API token in their environment, as `ocpp-harness load --locust` hands it to them."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "load", *arguments], stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "harness.cli", "load", *arguments],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, API_TOKEN_ENV: token},
         )
 
 
@@ -44,7 +50,7 @@ def test_a_master_and_two_workers_merge_their_counts(bundled_csms: BundledCsms, 
         "--sessions-per-hour", "7200", "--session-s", "1", "--meter-interval-s", "1", "--id-prefix", "LOC-",
         "--", "--headless", "--expect-workers", "2", "--expect-workers-max-wait", "60",
         "--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--csv", str(tmp_path / "locust"),
-        log=tmp_path / "master.log",
+        log=tmp_path / "master.log", token=bundled_csms.api_token,
     )  # fmt: skip
     workers = [
         _ocpp_harness(
@@ -56,6 +62,7 @@ def test_a_master_and_two_workers_merge_their_counts(bundled_csms: BundledCsms, 
             "--master-port",
             port,
             log=tmp_path / f"worker{n}.log",
+            token=bundled_csms.api_token,
         )  # fmt: skip
         for n in (1, 2)
     ]
@@ -72,11 +79,12 @@ def test_a_master_and_two_workers_merge_their_counts(bundled_csms: BundledCsms, 
     counts = {name: int(row["Request Count"]) for (kind, name), row in rows.items() if kind == "OCPP"}
     assert counts["BootNotification"] == STATIONS  # every station booted once, on one worker or the other
     assert int(rows[("", "Aggregated")]["Failure Count"]) == 0
-    stations = [s["id"] for s in _get(f"{bundled_csms.api_url}/api/stations")]
+    stations = [s["id"] for s in _get(bundled_csms, "/api/stations")]
     assert len([s for s in stations if s.startswith("LOC-")]) == STATIONS  # provisioned by the workers
-    assert counts.get("StartTransaction", 0) == len(_get(f"{bundled_csms.api_url}/api/transactions"))
+    assert counts.get("StartTransaction", 0) == len(_get(bundled_csms, "/api/transactions"))
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def _get(csms: BundledCsms, path: str) -> Any:
+    request = urllib.request.Request(csms.api_url + path, headers={"Authorization": f"Bearer {csms.api_token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)

@@ -46,6 +46,7 @@ from harness.scenario.model import (
     Exchange,
     ExpectCall,
     ExpectNoCall,
+    Handshake,
     Raw,
     Scenario,
     Send,
@@ -90,6 +91,19 @@ class DriverRequest:
     station_id: str
 
 
+HANDSHAKE = "handshake"  # the driver request of a handshake step (harness.handshake performs it)
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """What a CSMS answered to a handshake step's upgrade request: the HTTP ``status``, the values of its
+    Sec-WebSocket-Protocol header lines, and the close code it sent within the step's time (None: no close)."""
+
+    status: int
+    protocols: tuple[str, ...] = ()
+    close_code: int | None = None
+
+
 @dataclass(frozen=True)
 class DriverOutcome:
     """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up). ``request``
@@ -103,6 +117,7 @@ class DriverOutcome:
     url: str = ""
     http_status: int | None = None
     answer: str = ""
+    handshake: HandshakeReply | None = None
 
     @property
     def exchange(self) -> str:
@@ -147,6 +162,7 @@ class _StepState:
     awaited_call: OutgoingCall | None = None
     awaited_request: int | None = None
     raw_sent_at: float | None = None  # a raw step's frame went out: the CSMS's reaction is awaited
+    raw_awaited: list[str | None] | None = None  # ids of the raw frames still to be answered (None: any id)
     exchange_window: int = 0
     csms_window: int = 0
 
@@ -316,7 +332,9 @@ class Engine:
             candidates.append(self._cleanup.deadline)
         if self._in_flight is not None:
             candidates.append(self._in_flight.sent_at + self.settings.response_timeout_s)
-        if self._powered:
+        if self._powered and self._state.raw_sent_at is None:
+            # While a raw step's frames wait for their answers the station sends nothing, so a CALL it has due
+            # is no deadline: counted, it would be due at once, again and again, and starve the CSMS's answer.
             station = self.station.next_deadline()
             candidates.append(None if station is None else station - self._clock_offset_s)
         present = [c for c in candidates if c is not None]
@@ -440,6 +458,9 @@ class Engine:
             if not outcome.ok:
                 raise HarnessError(outcome.describe())
             if self._state.awaited_request == request_id:
+                step = self._current_step()
+                if isinstance(step, Handshake):
+                    self._judge_handshake(step, outcome.handshake)
                 self._complete_step(now)
 
         self._guard(now, run)
@@ -543,8 +564,8 @@ class Engine:
         CSMS read differently than the target file meant is then visible as such (not as a CSMS bug alone)."""
         recent = [
             self._driver_outcomes[request_id]
-            for request_id, (index, _) in self._request_steps.items()
-            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes
+            for request_id, (index, name) in self._request_steps.items()
+            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes and name != HANDSHAKE
         ]
         return f" (after {recent[-1].describe()})" if recent else ""
 
@@ -884,7 +905,7 @@ class Engine:
         moved = False
         while self._phase == "steps" and self._index < len(self.scenario.steps):
             step = self.scenario.steps[self._index]
-            if not self._powered and not isinstance(step, Configure):
+            if not self._powered and not isinstance(step, Configure | Handshake):
                 self._powered = True
             if not self._try_step(step, now):
                 break
@@ -930,6 +951,16 @@ class Engine:
             self._try_expect_call(step, now)
         elif isinstance(step, Raw):
             self._try_raw(step, now)
+        elif isinstance(step, Handshake) and state.awaited_request is None:
+            wait_s = self._timeout(step)
+            payload = {
+                "station_id": step.station_id,
+                "subprotocols": list(step.subprotocols),
+                "timeout_s": wait_s,
+                "await_close": step.expect_close,
+            }
+            state.awaited_request = self._issue_request("configure", HANDSHAKE, payload, step_index=self._index)
+            state.deadline = now + 2 * wait_s + self.settings.response_timeout_s
         return self._index != index_before
 
     def _issue_request(
@@ -1047,35 +1078,42 @@ class Engine:
         if state.raw_sent_at is not None or not self._connected or self._in_flight is not None:
             return
         self._send_frame(RawFrame(step.data, text=not step.binary))
+        for data, _ in step.more:  # back to back: the next goes out before the first is answered
+            self._send_frame(RawFrame(data, text=not step.binary))
         state.raw_sent_at = now
+        state.raw_awaited = [step.message_id, *(unique_id for _, unique_id in step.more)]
         wait_s = step.expect_silence_s if step.expect_silence_s is not None else self._timeout(step)
         state.deadline = now + wait_s
 
     def _answers_raw(self, frame: CallResult | CallError) -> bool:
         step = self._raw_step()
-        return step is not None and step.message_id in (None, frame.unique_id)
+        awaited = self._state.raw_awaited or []
+        return step is not None and (frame.unique_id in awaited or None in awaited)
 
     def _on_raw_answer(self, frame: CallResult | CallError, now: float) -> None:
+        """One answer to the raw frames: judged, then the step waits for the others (each readable CALL gets its
+        own answer, OCPP-J 1.6 §4.1.1) or completes. A miss completes it at once."""
         step = self._raw_step()
-        assert step is not None
+        awaited = self._state.raw_awaited
+        assert step is not None and awaited is not None
+        awaited.remove(frame.unique_id if frame.unique_id in awaited else None)
         if step.expect_silence_s is not None:
             self._raw_miss(step, "the CSMS answered a frame OCPP-J says to ignore", actual=frame.raw)
         elif step.expect_close:
             self._raw_miss(step, "the CSMS answered where it must close the connection", actual=frame.raw)
-        elif step.expect_error is not None:
-            codes = step.expect_error
-            if isinstance(frame, CallResult):
-                self._raw_miss(step, "the CSMS answered with a CALLRESULT", actual=frame.raw)
-            elif "any" not in codes and frame.error_code not in codes:
-                self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
         elif isinstance(frame, CallError):
-            self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
-        elif step.expect is not None:
+            codes = step.expect_error or ()
+            if "any" not in codes and frame.error_code not in codes:
+                self._raw_miss(step, f"the CSMS answered with CALLERROR {frame.error_code}", actual=frame.raw)
+        elif step.expect is None:
+            self._raw_miss(step, "the CSMS answered with a CALLRESULT", actual=frame.raw)
+        else:
             expected = matchers.resolve(step.expect, self.variables)
             mismatches = matchers.match(expected, frame.payload)
             if mismatches:
                 self._raw_miss(step, "; ".join(str(m) for m in mismatches), actual=frame.payload)
-        self._complete_step(now)
+        if not awaited:
+            self._complete_step(now)
 
     def _raw_closed(self, now: float) -> None:
         step = self._raw_step()
@@ -1086,20 +1124,51 @@ class Engine:
 
     def _raw_miss(self, step: Raw, message: str, *, actual: Any) -> None:
         """A CSMS that reacted otherwise than the spec says: FAIL, or a warning where the spec says SHOULD."""
+        answers = []
         if step.expect_error is not None:
-            expected = "CALLERROR " + " or ".join(step.expect_error)
-        elif step.expect is not None:
-            expected = f"CALLRESULT matching {matchers.render(step.expect)}"
+            answers.append("CALLERROR " + " or ".join(step.expect_error))
+        if step.expect is not None:
+            answers.append(f"CALLRESULT matching {matchers.render(step.expect)}")
+        if answers:
+            expected = ", or ".join(answers)
         elif step.expect_close:
             expected = "the connection closed"
         else:
             expected = f"no answer for {step.expect_silence_s:g} s"
-        text = f"{message} to the raw frame {_short(step.label)}"
+        self._miss(step, f"{message} to the raw frame {_short(step.label)}", expected=expected, actual=actual)
+
+    def _miss(self, step: Raw | Handshake, text: str, *, expected: str, actual: Any) -> None:
+        """A rule of a robustness step missed: FAIL, or a warning where the spec says SHOULD (``level: should``)."""
         reference = step.ref or self._scenario_reference()
         if step.should:
             self.warnings.append(Finding("should", f"{text}; expected {expected}", reference))
             return
         raise ConformanceFailure(text, reference=reference, expected=expected, actual=actual)
+
+    def _judge_handshake(self, step: Handshake, reply: HandshakeReply | None) -> None:
+        """OCPP-J 1.6 §3.2: the CSMS answers the status it must, selects exactly one offered subprotocol, or
+        completes the handshake without one and closes; a miss FAILs, or warns where the spec says SHOULD."""
+        if reply is None:
+            raise HarnessError("the handshake step got no handshake result from the runtime")
+        shown = (
+            f"HTTP {reply.status}"
+            + (f", Sec-WebSocket-Protocol: {', '.join(reply.protocols)}" if reply.protocols else "")
+            + ("" if reply.close_code is None else f", then close {reply.close_code}")
+        )
+        if step.expect_status is not None:
+            expected, met = f"HTTP {step.expect_status}", reply.status == step.expect_status
+        elif step.expect_subprotocol is not None:
+            expected = f"HTTP 101 with Sec-WebSocket-Protocol: {step.expect_subprotocol}"
+            met = reply.status == 101 and reply.protocols == (step.expect_subprotocol,)
+        else:
+            expected = "HTTP 101 without Sec-WebSocket-Protocol, then a close"
+            met = reply.status == 101 and not reply.protocols and reply.close_code is not None
+        if met:
+            return
+        offered = " / ".join(step.subprotocols) or "no subprotocol"
+        self._miss(
+            step, f"the CSMS answered {shown} to a handshake offering {offered}", expected=expected, actual=shown
+        )
 
     def _check_exchange(self, step: StationCallStep, exchange: _StationExchange) -> None:
         action = exchange.frame.action
@@ -1221,7 +1290,7 @@ class Engine:
             raise HarnessError(f"wait {step.seconds}: {matchers.render(value)} is not a number of seconds")
         return float(value)
 
-    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw) -> float:
+    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw | Handshake) -> float:
         own = getattr(step, "timeout_s", None)
         if own is not None:
             return float(own)
@@ -1252,6 +1321,8 @@ def step_subject(step: Step) -> str:
         return step.action or "any"
     if isinstance(step, Raw):
         return _short(step.label, 40)
+    if isinstance(step, Handshake):
+        return f"{step.station_id} offering {' / '.join(step.subprotocols) or 'no subprotocol'}"
     return ""
 
 

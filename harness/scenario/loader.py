@@ -34,6 +34,7 @@ from harness.scenario.model import (
     Exchange,
     ExpectCall,
     ExpectNoCall,
+    Handshake,
     Location,
     Raw,
     Scenario,
@@ -84,6 +85,7 @@ _PATTERN_FIELDS = {
     "raw": ("expect",),
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
+_HANDSHAKE_EXPECTATIONS = ("expect_status", "expect_subprotocol", "expect_close")
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector", "wait")
 _CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after", "equals", "default"})
 _RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after", "equals", "default"})  # values compared with, so resolved
@@ -644,10 +646,25 @@ class _Semantics:
         action = step[kind]
         if kind == "raw":
             given = [name for name in _RAW_EXPECTATIONS if name in step]
+            alone = [name for name in given if name in ("expect_silence_s", "expect_close")]
+            if not given or (alone and len(given) > 1):
+                self._document.problem(
+                    path,
+                    f"a raw step needs one of {', '.join(_RAW_EXPECTATIONS)} (expect_error and expect may go "
+                    "together)" + (f"; it has {', '.join(given)}" if given else ""),
+                )
+            if isinstance(action, list):
+                for name in ("hex", "message_id"):
+                    if name in step:
+                        self._document.problem(
+                            (*path, name), f"{name} goes with a single raw frame, not a list", at_key=True
+                        )
+        if kind == "handshake":
+            given = [name for name in _HANDSHAKE_EXPECTATIONS if name in step]
             if len(given) != 1:
                 self._document.problem(
                     path,
-                    f"a raw step needs exactly one of {', '.join(_RAW_EXPECTATIONS)}"
+                    f"a handshake step needs exactly one of {', '.join(_HANDSHAKE_EXPECTATIONS)}"
                     + (f"; it has {', '.join(given)}" if given else ""),
                 )
         if kind == "act" and "simulated_offline_s" in step and action != "go_online":
@@ -1081,6 +1098,17 @@ def _build_step(ref: _StepRef) -> Step:
         return Wait(**common, seconds=seconds if isinstance(seconds, str) else float(seconds))
     if kind == "raw":
         return _build_raw(common, raw)
+    if kind == "handshake":
+        return Handshake(
+            **common,
+            station_id=raw["handshake"],
+            subprotocols=tuple(raw.get("subprotocols", ["ocpp1.6"])),
+            expect_status=raw.get("expect_status"),
+            expect_subprotocol=raw.get("expect_subprotocol"),
+            expect_close=bool(raw.get("expect_close", False)),
+            should=raw.get("level") == "should",
+            timeout_s=_number(raw.get("timeout_s")),
+        )
     if kind == "expect_no_call":
         action = raw["expect_no_call"]
         return ExpectNoCall(
@@ -1092,17 +1120,28 @@ def _build_step(ref: _StepRef) -> Step:
     raise AssertionError(f"step kind {kind!r} reached the model builder")  # validated above: unreachable
 
 
+_REPEAT = re.compile(r"\{\{(.*?)\*(\d+)\}\}", re.S)
+
+
+def _expanded(text: str, expand: bool) -> str:
+    """``{{TEXT*N}}`` as TEXT repeated N times, when the step asks for it (``expand: true``)."""
+    return _REPEAT.sub(lambda found: found.group(1) * int(found.group(2)), text) if expand else text
+
+
 def _build_raw(common: dict[str, Any], raw: dict[str, Any]) -> Raw:
-    label = raw["raw"]
-    data = bytes.fromhex(raw["hex"]) if "hex" in raw else label.encode("utf-8", "surrogatepass")
+    given = raw["raw"]
+    texts = [_expanded(text, bool(raw.get("expand"))) for text in (given if isinstance(given, list) else [given])]
+    label = " then ".join(given) if isinstance(given, list) else given
+    data = bytes.fromhex(raw["hex"]) if "hex" in raw else texts[0].encode("utf-8", "surrogatepass")
     expect_error = raw.get("expect_error")
     codes = None if expect_error is None else tuple([expect_error] if isinstance(expect_error, str) else expect_error)
     return Raw(
         **common,
         label=label,
         data=data,
+        more=tuple((text.encode("utf-8", "surrogatepass"), _frame_id(text)) for text in texts[1:]),
         binary=raw.get("frame") == "binary",
-        message_id=raw.get("message_id", _frame_id(label)),
+        message_id=raw.get("message_id", _frame_id(texts[0])),
         expect_error=codes,
         expect=raw.get("expect"),
         expect_silence_s=_number(raw.get("expect_silence_s")),

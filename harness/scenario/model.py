@@ -148,13 +148,16 @@ class ExpectNoCall(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class Raw(Step):
-    """The station sends ``data`` as one websocket frame exactly (text or binary), past the station model, and
-    the CSMS must answer with a CALLERROR of one of ``expect_error`` (any code when it holds "any"), a CALLRESULT
-    matching ``expect``, nothing for ``expect_silence_s`` seconds, or close the connection (``expect_close``).
-    ``label`` is how reports show the frame; ``message_id`` the id an answer must carry (None: any id)."""
+    """The station sends ``data`` as one websocket frame exactly (text or binary), past the station model, then
+    the frames of ``more`` right behind it without waiting (each with the id its answer must carry), and the CSMS
+    must answer each with a CALLERROR of one of ``expect_error`` (any code when it holds "any") or a CALLRESULT
+    matching ``expect`` (either passes when both are given), send nothing for ``expect_silence_s`` seconds, or
+    close the connection (``expect_close``). ``label`` is how reports show the frames; ``message_id`` the id the
+    first frame's answer must carry (None: any id)."""
 
     label: str
     data: bytes
+    more: tuple[tuple[bytes, str | None], ...] = ()
     binary: bool = False
     message_id: str | None = None
     expect_error: tuple[str, ...] | None = None
@@ -162,6 +165,22 @@ class Raw(Step):
     expect_silence_s: float | None = None
     expect_close: bool = False
     should: bool = False  # the spec says SHOULD: a miss is a warning
+    timeout_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handshake(Step):
+    """A websocket handshake apart from the station's connection, to the URL of ``station_id`` (a ``${...}``
+    reference or a literal), offering ``subprotocols`` as header lines exactly as given; the CSMS must answer the
+    HTTP status ``expect_status``, upgrade with exactly ``expect_subprotocol``, or upgrade without a subprotocol and
+    close (``expect_close``)."""
+
+    station_id: str
+    subprotocols: tuple[str, ...] = ("ocpp1.6",)
+    expect_status: int | None = None
+    expect_subprotocol: str | None = None
+    expect_close: bool = False
+    should: bool = False
     timeout_s: float | None = None
 
 
@@ -175,6 +194,7 @@ _KIND_BY_CLASS: dict[type[Step], str] = {
     Wait: "wait",
     ExpectNoCall: "expect_no_call",
     Raw: "raw",
+    Handshake: "handshake",
 }
 
 

@@ -34,7 +34,7 @@ async def csms(tmp_path: Path) -> AsyncIterator[CsmsServer]:
 
 @pytest.fixture
 async def api(csms: CsmsServer) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession(base_url=csms.api_url) as session:
+    async with aiohttp.ClientSession(base_url=csms.api_url, headers=csms.api_headers) as session:
         yield Api(session)
 
 
@@ -81,7 +81,11 @@ async def start_csms(tmp_path: Path) -> AsyncIterator[StartCsms]:
                     reconnect_grace_s=reconnect_grace_s,
                 )
             )
-            api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+            api = Api(
+                await stack.enter_async_context(
+                    aiohttp.ClientSession(base_url=server.api_url, headers=server.api_headers)
+                )
+            )
             return Rig(server, api, Stations(server.ws_url, api, stack).open)
 
         yield start
@@ -111,7 +115,11 @@ async def start_secure(tmp_path: Path, test_pki: PkiFiles) -> AsyncIterator[Star
                     tls=TlsSettings.from_pki(test_pki, policy=policy),
                 )
             )
-            api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+            api = Api(
+                await stack.enter_async_context(
+                    aiohttp.ClientSession(base_url=server.api_url, headers=server.api_headers)
+                )
+            )
             return SecureRig(server, api, test_pki, stack)
 
         yield start

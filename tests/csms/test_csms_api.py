@@ -132,16 +132,18 @@ async def test_serve_prints_its_urls_and_runs_until_cancelled(
 ) -> None:
     task = asyncio.create_task(serve(host="127.0.0.1", port=0, db_path=tmp_path / "serve.sqlite3"))
     try:
-        line = ""
+        out = ""
         for _ in range(200):
-            line = capsys.readouterr().out
-            if line:
+            out += capsys.readouterr().out
+            if out.count("\n") >= 2:
                 break
             await asyncio.sleep(0.01)
         match = re.fullmatch(
-            r"CSMS listening on ws://127\.0\.0\.1:(\d+)/ocpp \(API http://127\.0\.0\.1:(\d+)\)\n", line
+            r"CSMS listening on ws://127\.0\.0\.1:(\d+)/ocpp \(API http://127\.0\.0\.1:(\d+)\)\n"
+            r"API token \(Authorization: Bearer\): [A-Za-z0-9_-]{40,}\n",
+            out,
         )
-        assert match and match.group(1) == match.group(2), line
+        assert match and match.group(1) == match.group(2), out
         assert not task.done()
     finally:
         task.cancel()

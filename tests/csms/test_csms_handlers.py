@@ -291,9 +291,9 @@ async def test_transaction_ids_survive_a_restart(tmp_path: Path) -> None:
             station = StationSocket(ws)
             try:
                 await station.result("BootNotification", BOOT_PAYLOAD)
+                started_at = f"2024-01-01T0{len(ids)}:30:00Z"  # a new session each time (a resend keeps its id)
                 start = await station.result(
-                    "StartTransaction",
-                    {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": "2024-01-01T00:00:00Z"},
+                    "StartTransaction", {"connectorId": 1, "idTag": "A", "meterStart": 0, "timestamp": started_at}
                 )
                 ids.append(start["transactionId"])
                 if len(ids) == 2:

@@ -182,7 +182,7 @@ async def test_without_a_ca_for_client_certificates_there_is_no_profile_3(tmp_pa
     )
     async with (
         CsmsServer(db_path=tmp_path / "c.sqlite3", tls=tls) as csms,
-        aiohttp.ClientSession(base_url=csms.api_url) as session,
+        aiohttp.ClientSession(base_url=csms.api_url, headers=csms.api_headers) as session,
     ):
         api = Api(session)
         assert set(csms.endpoint_urls) == {0, 1, 2}

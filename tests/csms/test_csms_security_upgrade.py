@@ -134,7 +134,9 @@ async def running(db_path: Path, test_pki: PkiFiles) -> AsyncIterator[SecureRig]
         server = await stack.enter_async_context(
             CsmsServer(db_path=db_path, call_timeout_s=CALL_TIMEOUT_S, tls=TlsSettings.from_pki(test_pki))
         )
-        api = Api(await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url)))
+        api = Api(
+            await stack.enter_async_context(aiohttp.ClientSession(base_url=server.api_url, headers=server.api_headers))
+        )
         yield SecureRig(server, api, test_pki, stack)
 
 

@@ -114,7 +114,8 @@ async def test_serve_says_strict(tmp_path: Path, capsys: pytest.CaptureFixture[s
                 break
             await asyncio.sleep(0.01)
         task.cancel()
-    assert re.fullmatch(r"CSMS listening on ws://127\.0\.0\.1:\d+/ocpp \(API http://\S+\) in strict mode\n", line), line
+    first = line.splitlines()[0]
+    assert re.fullmatch(r"CSMS listening on ws://127\.0\.0\.1:\d+/ocpp \(API http://\S+\) in strict mode", first), line
 
 
 @pytest.mark.parametrize(("flags", "strict"), [([], False), (["--strict"], True)])
@@ -315,7 +316,7 @@ async def test_shutting_down_fails_the_call_in_flight(tmp_path: Path) -> None:
     the station is gone (502), not that it timed out."""
     server = CsmsServer(db_path=tmp_path / "x.sqlite3", strict=True, call_timeout_s=3600)
     await server.__aenter__()
-    async with aiohttp.ClientSession(base_url=server.api_url) as session:
+    async with aiohttp.ClientSession(base_url=server.api_url, headers=server.api_headers) as session:
         api = Api(session)
         await api.provision("CP_1")
         station = StationSocket(await open_socket(f"{server.ws_url}/CP_1"))

@@ -115,17 +115,18 @@ async def test_a_new_connection_replaces_the_old_one(api: Api, open_station: Ope
 
 
 async def test_malformed_frames(open_station: OpenStation) -> None:
-    """OCPP-J 1.6 §4.2.3: FormationViolation with the id when it can be read; silence when it cannot."""
+    """OCPP-J 1.6 §4.2.3: FormationViolation with the id when it can be read; silence when it cannot, and for an
+    unknown MessageTypeId (§4.1.3: ignored)."""
     station = await open_station(boot=True)
     await station.send_raw("this is not json")
     await station.send_raw("[2]")
     await station.send_raw('{"not": "an array"}')
+    await station.send_raw('[7, "bad-3", "Heartbeat", {}]')
     # Nothing came back for the frames above: the next frame answers this Heartbeat.
     assert "currentTime" in await station.result("Heartbeat", {})
     for text in (
         '[2, "bad-1", "Heartbeat"]',
         '[2, "bad-2", "Heartbeat", []]',
-        '[7, "bad-3", "Heartbeat", {}]',
     ):
         await station.send_raw(text)
         frame = await station.recv()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.results import Verdict
-from harness.scenario.engine import RawFrame
+from harness.scenario.engine import DriverOutcome, HandshakeReply, RawFrame
 from tests.engine.test_engine import BOOT, run
 
 BAD_JSON = '\'[2,"rb-1","Heartbeat",{\''
@@ -123,3 +123,117 @@ def test_bytes_and_binary_frames_are_sent_as_given(tmp_path: Path) -> None:
     assert frames[1].describe() == (
         "<binary frame, 22 bytes: 5b 32 2c 22 62 22 2c 22 48 65 61 72 74 62 65 61 74 22 2c 7b 7d 5d>"
     )
+
+
+TWO = '[\'[2,"rb-a","Heartbeat",{}]\', \'[2,"rb-b","Heartbeat",{}]\']'
+
+
+def result_for(frame: RawFrame) -> str:
+    unique_id = json.loads(frame.data)[1]
+    return json.dumps([3, unique_id, {"currentTime": "2026-01-01T00:00:00Z"}])
+
+
+def test_frames_back_to_back_go_out_before_any_answer_and_each_needs_its_own(tmp_path: Path) -> None:
+    sent: list[bytes] = []
+
+    def answer_all(frame: RawFrame) -> str:
+        sent.append(frame.data)
+        return result_for(frame)
+
+    engine = run(tmp_path, raw_step("expect: {}", TWO), on_raw=answer_all)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    assert sent == [b'[2,"rb-a","Heartbeat",{}]', b'[2,"rb-b","Heartbeat",{}]']
+    outcome = run(tmp_path, raw_step("expect: {}", TWO), on_raw=lambda f: result_for(f) if b"rb-a" in f.data else None)
+    assert outcome.outcome is not None and outcome.outcome.verdict is Verdict.FAIL
+    assert (outcome.outcome.message or "").startswith("the CSMS did not answer within 20.0 s to the raw frame")
+
+
+def test_expect_and_expect_error_together_take_either_answer(tmp_path: Path) -> None:
+    options = "expect: {}\n    expect_error: [PropertyConstraintViolation]"
+    text = '\'[2,"rb-1","Heartbeat",{}]\''
+    assert run(tmp_path, raw_step(options, text), on_raw=result_for).outcome.verdict is Verdict.PASS  # type: ignore[union-attr]
+    passed = run(tmp_path, raw_step(options, text), on_raw=error("PropertyConstraintViolation"))
+    assert passed.outcome is not None and passed.outcome.verdict is Verdict.PASS
+    failed = run(tmp_path, raw_step(options, text), on_raw=error("InternalError")).outcome
+    assert failed is not None and failed.verdict is Verdict.FAIL
+    assert failed.expected == "CALLERROR PropertyConstraintViolation, or CALLRESULT matching {}"
+
+
+def test_expand_repeats_text_and_reports_keep_it_short(tmp_path: Path) -> None:
+    frames: list[RawFrame] = []
+
+    def keep(frame: RawFrame) -> str:
+        frames.append(frame)
+        return json.dumps([3, "rb-big", {"status": "UnknownVendorId"}])
+
+    text = '\'[2,"rb-big","DataTransfer",{"vendorId":"v","data":"{{ab*50000}}"}]\''
+    engine = run(tmp_path, raw_step("expand: true\n    expect: {status: UnknownVendorId}", text), on_raw=keep)
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    assert len(frames[0].data) == len(b'[2,"rb-big","DataTransfer",{"vendorId":"v","data":""}]') + 100_000
+    [raw_record] = [record for record in engine.step_records if record.kind == "raw"]
+    assert len(raw_record.label) < 200  # the text as written, not the 100 kB frame
+
+
+def handshake_engine(tmp_path: Path, options: str) -> Any:
+    from harness.scenario.engine import Engine, EngineSettings
+    from simulator.model import StationSpec
+    from tests.engine.test_engine import VARIABLES, scenario
+
+    steps = f"\n  - handshake: ${{station_id}}\n    {options}\n"
+    return Engine(
+        scenario(tmp_path, steps),
+        station_spec=StationSpec(station_id="CP_1"),
+        variables=VARIABLES,
+        settings=EngineSettings(station_id="CP_1", connector_id=1),
+        now=1000.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "reply", "verdict", "message"),
+    [
+        ("expect_status: 404", HandshakeReply(404), Verdict.PASS, None),
+        ("expect_status: 404\n    level: should", HandshakeReply(101, ("ocpp1.6",)), Verdict.PASS, None),
+        ("expect_status: 404", HandshakeReply(101, ("ocpp1.6",)), Verdict.FAIL, "the CSMS answered HTTP 101, "),
+        (
+            "subprotocols: [ocpp0.1, ocpp1.6]\n    expect_subprotocol: ocpp1.6",
+            HandshakeReply(101, ("ocpp1.6",)),
+            Verdict.PASS,
+            None,
+        ),
+        (
+            "expect_subprotocol: ocpp1.6",
+            HandshakeReply(101, ("ocpp1.6", "ocpp0.1")),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 101, Sec-WebSocket-Protocol: ocpp1.6, ocpp0.1 to a handshake offering ocpp1.6",
+        ),
+        ("subprotocols: []\n    expect_close: true", HandshakeReply(101, (), 1002), Verdict.PASS, None),
+        (
+            "subprotocols: [ocpp0.1]\n    expect_close: true",
+            HandshakeReply(400),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 400 to a handshake offering ocpp0.1",
+        ),
+        (
+            "subprotocols: []\n    expect_close: true",
+            HandshakeReply(101, ()),
+            Verdict.FAIL,
+            "the CSMS answered HTTP 101 to a handshake offering no subprotocol",
+        ),
+    ],
+)
+def test_a_handshake_step_judges_the_answer_before_the_upgrade(
+    tmp_path: Path, options: str, reply: HandshakeReply, verdict: Verdict, message: str | None
+) -> None:
+    """OCPP-J 1.6 §3.2: the status, exactly one offered subprotocol, or no header and a close; the probe runs before
+    the station is switched on (the request is the engine's first output, no connection wanted yet)."""
+    engine = handshake_engine(tmp_path, options)
+    assert not engine.wants_connection()
+    [request] = engine.driver_requests()
+    assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "handshake", "CP_1")
+    engine.driver_done(request.request_id, DriverOutcome(True, handshake=reply), 1000.1)
+    engine.tick(1010.0)
+    assert engine.outcome is not None and engine.outcome.verdict is verdict, engine.outcome
+    if message is not None:
+        assert (engine.outcome.message or "").startswith(message), engine.outcome.message
+    assert [w.category for w in engine.warnings] == (["should"] if "should" in options else [])

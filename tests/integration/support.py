@@ -17,6 +17,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
@@ -25,6 +26,33 @@ from harness.config import BUNDLED_DIAGNOSTICS_PATH, BUNDLED_FIRMWARE_PATH
 # (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
 # texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
 Mutation = Callable[[list[Any], dict[str, list[Any]]], str | list[str] | None]
+# A frame from the station (text, or bytes for a binary frame) -> frames to answer it with in the CSMS's place
+# ([] to swallow it), or None to forward it to the CSMS.
+StationHook = Callable[[str | bytes], list[str] | None]
+
+
+@dataclass
+class Broken:
+    """A CSMS broken in how it takes what the station sends (the robustness scenarios' raw frames): ``up`` sees
+    each station frame before the CSMS does; ``down`` rewrites the CSMS's frames as a :data:`Mutation` does.
+    ``text_bytes``: text frames reach ``up`` as bytes, invalid UTF-8 included, as a CSMS that does not check it
+    would take them (then every frame is forwarded as text)."""
+
+    up: StationHook
+    down: Mutation | None = None
+    text_bytes: bool = False
+
+    def __call__(self, frame: list[Any], pending: dict[str, list[Any]]) -> str | list[str] | None:
+        return self.down(frame, pending) if self.down is not None else json.dumps(frame)
+
+
+def _call_of(message: str | bytes) -> list[Any] | None:
+    """The station's frame as a CALL, when it is one (raw frames may be anything)."""
+    try:
+        frame = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    return frame if isinstance(frame, list) and len(frame) == 4 and frame[0] == 2 else None
 
 
 # ----------------------------------------------------------------- mutations: one CSMS answer or CALL broken
@@ -89,12 +117,22 @@ class Proxy:
             pending: dict[str, list[Any]] = {}
 
             async def up() -> None:
-                async for text in station:
-                    frame = json.loads(text)
-                    if frame[0] == 2:
+                while True:
+                    broken = self.mutate if isinstance(self.mutate, Broken) else None
+                    try:
+                        message = await station.recv(decode=False if broken and broken.text_bytes else None)
+                    except ConnectionClosed:
+                        return
+                    replies = broken.up(message) if broken is not None else None
+                    if replies is not None:
+                        for reply in replies:
+                            await station.send(reply)
+                        continue
+                    frame = _call_of(message)
+                    if frame is not None:
                         pending[frame[1]] = [frame[2], frame[3]]
                         self.seen_actions.append(frame[2])
-                    await csms.send(text)
+                    await csms.send(message, text=True if broken and broken.text_bytes else None)
 
             async def down() -> None:
                 async for text in csms:
@@ -165,11 +203,17 @@ async def stop_stack(stack: Stack) -> None:
 
 
 def target_document(
-    *, ws_url: str, api_url: str, response_s: float = 5, step_s: float = 8, cleanup_s: float = 3
+    *,
+    ws_url: str,
+    api_url: str,
+    api_token: str,
+    response_s: float = 5,
+    step_s: float = 8,
+    cleanup_s: float = 3,
 ) -> dict[str, Any]:
-    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy). A broken
-    answer usually breaks the cleanup too (the StopTransaction it refuses is retried), hence the short
-    ``cleanup_s``."""
+    """A target file's content for the bundled CSMS reached at ``ws_url`` (e.g. through the proxy), its API
+    with ``api_token``. A broken answer usually breaks the cleanup too (the StopTransaction it refuses is
+    retried), hence the short ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
         "profiles": [
@@ -179,6 +223,7 @@ def target_document(
             "SmartCharging",
             "RemoteTrigger",
             "Reservation",
+            "Robustness",
         ],
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
@@ -196,7 +241,7 @@ def target_document(
             "invalid": "UNKNOWN_0001",
             "parent": "GROUP_0001",
         },
-        "driver": {"kind": "http", "preset": "bundled", "base_url": api_url},
+        "driver": {"kind": "http", "preset": "bundled", "base_url": api_url, "auth": {"bearer": api_token}},
         "timeouts": {"response_s": response_s, "step_s": step_s, "connect_s": 5, "cleanup_s": cleanup_s},
         "provision": True,
         "test_data": {  # the bundled CSMS's file server, reached directly

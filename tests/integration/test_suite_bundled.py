@@ -16,6 +16,7 @@ from harness.results import Verdict
 from harness.scenario.loader import load_scenarios
 from harness.session import Case, Session, expand
 from tests.integration.broken_lal_res_rt import BROKEN_LAL_RES_RT
+from tests.integration.broken_robustness import BROKEN_ROBUSTNESS
 from tests.integration.broken_sc_fw import BROKEN_SC_FW
 from tests.integration.support import (
     BackgroundLoop,
@@ -108,8 +109,13 @@ def test_scenario_passes_against_the_bundled_csms(bundled_session: Session, case
 def test_the_suite_leaves_no_transaction_open_on_the_csms(bundled_session: Session) -> None:
     """Every case stops what it started (the cleanup), so the CSMS ends the run as it began it."""
     assert len(bundled_session.results) == len(CASES)  # runs after the whole suite
-    api_url = bundled_session.target.endpoint(bundled_session.target.station("default")).api_url
-    with urllib.request.urlopen(f"{api_url}/api/transactions", timeout=10) as response:
+    target = bundled_session.target
+    api_url = target.endpoint(target.station("default")).api_url
+    assert target.driver.auth is not None  # the harness shares the in-process CSMS's API token
+    request = urllib.request.Request(
+        f"{api_url}/api/transactions", headers={"Authorization": target.driver.auth.header()}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         transactions = json.loads(response.read())
     assert transactions, "the suite started no transaction"
     assert [tx["id"] for tx in transactions if tx["stopped_at"] is None] == []
@@ -294,6 +300,7 @@ BROKEN: dict[str, tuple[Mutation, str, str]] = {
     ),
     **BROKEN_LAL_RES_RT,
     **BROKEN_SC_FW,
+    **BROKEN_ROBUSTNESS,
 }
 
 
@@ -313,7 +320,10 @@ def run_broken(
     running.proxy.mutate = mutation
     try:
         target = parse_target(
-            target_document(ws_url=running.proxy.ws_url, api_url=running.csms.api_url, **timeouts), "broken.yaml"
+            target_document(
+                ws_url=running.proxy.ws_url, api_url=running.csms.api_url, api_token=running.csms.api_token, **timeouts
+            ),
+            "broken.yaml",
         )
         with Session(target, out_dir=tmp_path / "run") as session:
             return session.run(case)
@@ -397,11 +407,15 @@ def test_a_transaction_a_cleanup_could_not_stop_is_stopped_before_the_next_case(
 
     def open_transactions() -> set[int]:
         url = f"{running.csms.api_url}/api/transactions?station_id=CP_1"
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers=running.csms.api_headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
             return {tx["id"] for tx in json.loads(response.read()) if tx["stopped_at"] is None}
 
     left_by_other_tests = open_transactions()  # the broken variants above leave theirs open
-    target = parse_target(target_document(ws_url=running.proxy.ws_url, api_url=running.csms.api_url), "t.yaml")
+    target = parse_target(
+        target_document(ws_url=running.proxy.ws_url, api_url=running.csms.api_url, api_token=running.csms.api_token),
+        "t.yaml",
+    )
     with Session(target, out_dir=tmp_path / "run") as session:
         running.proxy.mutate = call_error_for("StopTransaction", when=lambda p: True)
         try:

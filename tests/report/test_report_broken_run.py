@@ -48,7 +48,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def document(stack: Stack, **extra: Any) -> dict[str, Any]:
-    return {**target_document(ws_url=stack.proxy.ws_url, api_url=stack.csms.api_url), **extra}
+    return {
+        **target_document(ws_url=stack.proxy.ws_url, api_url=stack.csms.api_url, api_token=stack.csms.api_token),
+        **extra,
+    }
 
 
 def case(case_id: str, stack: Stack) -> Case:

@@ -11,7 +11,7 @@ from harness.suite import shipped_scenarios
 WriteFile = Callable[[str, str], str]
 Problems = Callable[[str], list[str]]
 
-KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, use"
+KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, handshake, use"
 
 
 def test_unknown_top_level_key_suggests_the_right_one(write: WriteFile, problems: Problems) -> None:
@@ -623,7 +623,7 @@ def test_after_constraint_and_wait_reference_mistakes(write: WriteFile, problems
     ]
 
 
-def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile, problems: Problems) -> None:
+def test_a_raw_step_needs_an_expectation_and_hex_pairs(write: WriteFile, problems: Problems) -> None:
     path = write(
         "scenarios/robustness/TC_R.yaml",
         """
@@ -638,14 +638,44 @@ def test_a_raw_step_needs_exactly_one_expectation_and_hex_pairs(write: WriteFile
           - raw: label
             hex: "c3 2"
             expect_silence_s: 1
+          - raw: ['[2,"c","Heartbeat",{}]', '[2,"d","Heartbeat",{}]']
+            message_id: c
+            expect: {}
+            expect_error: any
         """,
     )
     assert problems(path) == [
-        "scenarios/robustness/TC_R.yaml:5:5: a raw step needs exactly one of expect_error, expect, "
-        "expect_silence_s, expect_close",
-        "scenarios/robustness/TC_R.yaml:6:5: a raw step needs exactly one of expect_error, expect, "
-        "expect_silence_s, expect_close; it has expect_error, expect_close",
+        "scenarios/robustness/TC_R.yaml:5:5: a raw step needs one of expect_error, expect, expect_silence_s, "
+        "expect_close (expect_error and expect may go together)",
+        "scenarios/robustness/TC_R.yaml:6:5: a raw step needs one of expect_error, expect, expect_silence_s, "
+        "expect_close (expect_error and expect may go together); it has expect_error, expect_close",
         "scenarios/robustness/TC_R.yaml:10:10: 'hex' must be pairs of hex digits, e.g. \"5b 32 c3 28\"; got 'c3 2'",
+        "scenarios/robustness/TC_R.yaml:13:5: message_id goes with a single raw frame, not a list",
+    ]
+
+
+def test_a_handshake_step_needs_exactly_one_expectation(write: WriteFile, problems: Problems) -> None:
+    path = write(
+        "scenarios/robustness/TC_H.yaml",
+        """
+        id: TC_H
+        title: t
+        profile: Core
+        steps:
+          - handshake: CP_1
+          - handshake: CP_1
+            expect_status: 404
+            expect_close: true
+          - handshake: CP_1
+            subprotocols: [ocpp0.1]
+            expect_close: true
+        """,
+    )
+    assert problems(path) == [
+        "scenarios/robustness/TC_H.yaml:5:5: a handshake step needs exactly one of expect_status, expect_subprotocol, "
+        "expect_close",
+        "scenarios/robustness/TC_H.yaml:6:5: a handshake step needs exactly one of expect_status, expect_subprotocol, "
+        "expect_close; it has expect_status, expect_close",
     ]
 
 

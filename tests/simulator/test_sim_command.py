@@ -57,13 +57,18 @@ class Terminal:
 
 
 def _transactions(csms: BundledCsms) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{csms.api_url}/api/transactions", timeout=10) as response:
+    request = urllib.request.Request(
+        f"{csms.api_url}/api/transactions", headers={"Authorization": f"Bearer {csms.api_token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
         result: list[dict[str, Any]] = json.load(response)
     return result
 
 
 def test_a_person_at_the_console_charges_and_quits_cleanly(bundled_csms: BundledCsms) -> None:
-    terminal = Terminal("sim", "--url", bundled_csms.ws_url, "--id", "CP_1", "--connectors", "2")
+    terminal = Terminal(
+        "sim", "--url", bundled_csms.ws_url, "--api-token", bundled_csms.api_token, "--id", "CP_1", "--connectors", "2"
+    )
     try:
         terminal.read_until(r"'help' lists the commands")
         terminal.read_until(r"CP_1: StatusNotification -> CALLRESULT.*\n(.*\n)*.*StatusNotification(.*\n)*.*Status")
@@ -88,7 +93,8 @@ def test_a_person_at_the_console_charges_and_quits_cleanly(bundled_csms: Bundled
 
 def test_a_script_drives_the_control_api_and_ctrl_c_stops_cleanly(bundled_csms: BundledCsms, tmp_path: Path) -> None:
     terminal = Terminal(
-        "sim", "--url", bundled_csms.ws_url, "--stations", "2", "--id-prefix", "API-", "--control-port", "0",
+        "sim", "--url", bundled_csms.ws_url, "--api-token", bundled_csms.api_token,
+        "--stations", "2", "--id-prefix", "API-", "--control-port", "0",
         "--no-console",
     )  # fmt: skip
     try:
