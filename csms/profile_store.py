@@ -675,6 +675,14 @@ class ProfileStore:
             assert job_id is not None
             if previous is not None:
                 await self._db.execute("UPDATE transfer_jobs SET superseded_by = ? WHERE id = ?", (job_id, previous))
+            if file_name is not None:
+                # The upload and the answer naming its file travel apart (HTTP and the websocket): an upload of
+                # that file taken since the request was sent, before this answer was recorded, is this job's.
+                await self._db.execute(
+                    "UPDATE diagnostics_uploads SET job_id = ?, station_id = ? WHERE job_id IS NULL"
+                    " AND file_name = ? AND received_at >= ?",
+                    (job_id, answered.station_id, file_name, answered.requested_at_s),
+                )
             await self._db.commit()
         return job_id
 
@@ -762,7 +770,7 @@ class ProfileStore:
     async def add_upload(self, *, file_name: str, content: bytes, content_type: str | None, now_s: float) -> Upload:
         """Keep an uploaded file. Its station and job: the latest diagnostics or log job whose GetDiagnostics or
         GetLog answer named this file, else the provisioned station whose id starts the name
-        (``CP_1-diagnostics-...``)."""
+        (``CP_1-diagnostics-...``) and the job whose answer, recorded later, names it (:meth:`job_answered`)."""
         sha256 = hashlib.sha256(content).hexdigest()
         async with self._lock:
             job = await fetch_one(

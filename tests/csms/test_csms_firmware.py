@@ -203,6 +203,25 @@ async def test_operator_diagnostics_default_to_the_csms_upload_location(
     assert (second["file_name"], second["state"]) == (None, "nothing_to_upload")  # §5.6: no fileName
 
 
+async def test_an_upload_that_overtakes_the_answer_naming_it_is_the_jobs(
+    csms: CsmsServer, api: Api, open_station: OpenStation
+) -> None:
+    """The upload goes over HTTP, the GetDiagnostics answer over the websocket: when the file is taken before the
+    answer is recorded, recording the answer claims it, as it claims an upload that comes after."""
+    station = await open_station(boot=True)
+    name = "CP_1-diagnostics-20240102T000000Z.txt"
+    pending = asyncio.create_task(api.post(DIAGNOSTICS, {}))
+    call = await station.expect_call("GetDiagnostics")
+    upload = await api.raw("PUT", f"/files/diagnostics/{name}", data=b"early\n")
+    assert upload.status == 201 and upload.json()["job_id"] is None  # no answer yet: no job to belong to
+    await station.answer(call, {"fileName": name})
+    assert (await pending).status == 200
+    (job,) = (await jobs(api, DIAGNOSTICS))["jobs"]
+    assert [(u["file_name"], u["station_id"]) for u in job["uploads"]] == [(name, "CP_1")]
+    (listed,) = (await api.get("/api/diagnostics")).body
+    assert listed["job_id"] == job["id"]
+
+
 async def test_a_failed_upload_is_a_failed_job(api: Api, open_station: OpenStation) -> None:
     """TC_045_2."""
     station = await open_station(boot=True)
