@@ -110,7 +110,8 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
 
     A reservationId marks the station's reservation with that id used (§5.13; TC_046, TC_049, TC_053). One the
     CSMS does not know as active is accepted all the same, the station having decided, and the transaction
-    records what became of it."""
+    records what became of it. The TxProfile of an accepted RemoteStartTransaction for the idTag is installed for
+    the transaction (§5.11)."""
     info = await id_tag_info(ctx.store, payload["idTag"], ctx.now_s)
     started = await ctx.store.start_transaction(
         ctx.station_id, payload, auth_status=info["status"], exclusive=ctx.policy.concurrent_tx, now_s=ctx.now_s
@@ -132,6 +133,9 @@ async def _start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[
                 reservation_id,
                 outcome,
             )
+    await ctx.store.profiles.remote_start_applied(
+        ctx.station_id, payload["connectorId"], payload["idTag"], transaction_id
+    )
     return {"idTagInfo": {**info, "status": status}, "transactionId": transaction_id}
 
 

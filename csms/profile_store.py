@@ -547,45 +547,117 @@ class ProfileStore:
         station_id, request = answered.station_id, answered.request
         connector_id: int = request["connectorId"]
         profile: dict[str, Any] = request["csChargingProfiles"]
-        purpose: str = profile["chargingProfilePurpose"]
         transaction_id = profile.get("transactionId")
         async with self._lock:
-            if purpose == TX_PROFILE and transaction_id is None:
+            if profile["chargingProfilePurpose"] == TX_PROFILE and transaction_id is None:
                 transaction_id = await self.open_transaction(station_id, connector_id)
-            replaced = [
-                p.charging_profile_id
-                for p in map(
-                    self._installed,
-                    await fetch_all(self._db, "SELECT * FROM charging_profiles WHERE station_id = ?", (station_id,)),
-                )
-                if p.replaced_by(
-                    connector_id=connector_id,
-                    profile_id=profile["chargingProfileId"],
-                    purpose=purpose,
-                    stack_level=profile["stackLevel"],
-                )
-            ]
-            await self._db.executemany(
-                "DELETE FROM charging_profiles WHERE station_id = ? AND charging_profile_id = ?",
-                [(station_id, profile_id) for profile_id in replaced],
+            await self._install(
+                station_id,
+                connector_id,
+                profile,
+                transaction_id=transaction_id,
+                message_id=answered.message_id,
+                at_s=answered.answered_at_s,
             )
+            await self._db.commit()
+
+    async def remote_start_accepted(self, answered: Answered) -> None:
+        """RemoteStartTransaction Accepted with a chargingProfile (§5.11): the station applies that TxProfile to
+        the transaction it is about to start, so the CSMS holds it as installed once that transaction starts
+        (:meth:`remote_start_applied`)."""
+        request = answered.request
+        if "chargingProfile" not in request:
+            return
+        async with self._lock:
             await self._db.execute(
-                "INSERT INTO charging_profiles (station_id, charging_profile_id, connector_id, purpose, stack_level,"
-                " kind, transaction_id, profile, message_id, installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO remote_start_profiles (station_id, connector_id, id_tag, profile, message_id,"
+                " answered_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    station_id,
-                    profile["chargingProfileId"],
-                    connector_id,
-                    purpose,
-                    profile["stackLevel"],
-                    profile["chargingProfileKind"],
-                    transaction_id,
-                    dumps(profile),
+                    answered.station_id,
+                    request.get("connectorId"),
+                    request["idTag"],
+                    dumps(request["chargingProfile"]),
                     answered.message_id,
                     answered.answered_at_s,
                 ),
             )
             await self._db.commit()
+
+    async def remote_start_applied(self, station_id: str, connector_id: int, id_tag: str, transaction_id: int) -> bool:
+        """A StartTransaction for the idTag of an accepted remote start with a profile (on its connector, if it
+        named one): the latest such profile is installed for that transaction (§5.11, §3.13.1); a later remote
+        start with the same idTag replaces an earlier one that started nothing. Whether one was applied."""
+        async with self._lock:
+            row = await fetch_one(
+                self._db,
+                "SELECT id, profile, message_id, answered_at FROM remote_start_profiles WHERE station_id = ?"
+                " AND id_tag = ? AND transaction_id IS NULL AND (connector_id IS NULL OR connector_id = ?)"
+                " ORDER BY id DESC LIMIT 1",
+                (station_id, id_tag, connector_id),
+            )
+            if row is None:
+                return False
+            await self._db.execute(
+                "UPDATE remote_start_profiles SET transaction_id = ? WHERE station_id = ? AND id_tag = ?"
+                " AND transaction_id IS NULL AND id <= ?",
+                (transaction_id, station_id, id_tag, row["id"]),
+            )
+            await self._install(
+                station_id,
+                connector_id,
+                loads_object(row["profile"]),
+                transaction_id=transaction_id,
+                message_id=row["message_id"],
+                at_s=row["answered_at"],
+            )
+            await self._db.commit()
+        return True
+
+    async def _install(
+        self,
+        station_id: str,
+        connector_id: int,
+        profile: dict[str, Any],
+        *,
+        transaction_id: int | None,
+        message_id: str,
+        at_s: float,
+    ) -> None:
+        """One profile installed on ``connector_id``, replacing what it replaces (§3.13.2); the caller commits."""
+        purpose: str = profile["chargingProfilePurpose"]
+        replaced = [
+            p.charging_profile_id
+            for p in map(
+                self._installed,
+                await fetch_all(self._db, "SELECT * FROM charging_profiles WHERE station_id = ?", (station_id,)),
+            )
+            if p.replaced_by(
+                connector_id=connector_id,
+                profile_id=profile["chargingProfileId"],
+                purpose=purpose,
+                stack_level=profile["stackLevel"],
+            )
+        ]
+        await self._db.executemany(
+            "DELETE FROM charging_profiles WHERE station_id = ? AND charging_profile_id = ?",
+            [(station_id, profile_id) for profile_id in replaced],
+        )
+        await self._db.execute(
+            "INSERT INTO charging_profiles (station_id, charging_profile_id, connector_id, purpose, stack_level,"
+            " kind, transaction_id, profile, message_id, installed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                station_id,
+                profile["chargingProfileId"],
+                connector_id,
+                purpose,
+                profile["stackLevel"],
+                profile["chargingProfileKind"],
+                transaction_id,
+                dumps(profile),
+                message_id,
+                at_s,
+            ),
+        )
 
     async def charging_profiles_cleared(self, station_id: str, criteria: Mapping[str, Any]) -> int:
         """ClearChargingProfile Accepted (§5.5); returns how many profiles the CSMS no longer holds."""

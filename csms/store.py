@@ -263,6 +263,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX exchanges_action ON exchanges (action, outcome);
     CREATE INDEX exchanges_outcome ON exchanges (outcome, station_id);
     """,
+    # 4: the TxProfile of an accepted RemoteStartTransaction, until the transaction it is for starts (§5.11).
+    """
+    CREATE TABLE remote_start_profiles (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        station_id      TEXT NOT NULL,
+        connector_id    INTEGER,
+        id_tag          TEXT NOT NULL,
+        profile         TEXT NOT NULL,
+        message_id      TEXT NOT NULL,
+        answered_at     REAL NOT NULL,
+        transaction_id  INTEGER
+    );
+    CREATE INDEX remote_start_profiles_open ON remote_start_profiles (station_id, id_tag, transaction_id);
+    """,
 )
 
 

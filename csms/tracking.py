@@ -7,7 +7,8 @@ an answer at once (StatusNotification(Reserved), FirmwareStatusNotification(Down
 
 Per action (OCPP 1.6 §5): SendLocalList (Accepted: the list the CSMS holds), GetLocalListVersion (what the station
 reports), ReserveNow (a reservation, active or refused), CancelReservation (Accepted: cancelled), SetChargingProfile
-(Accepted: installed), ClearChargingProfile (Accepted: removed), GetCompositeSchedule (the last answer per
+(Accepted: installed), RemoteStartTransaction (Accepted with a chargingProfile: installed for the transaction it
+starts, §5.11), ClearChargingProfile (Accepted: removed), GetCompositeSchedule (the last answer per
 connector), UpdateFirmware and GetDiagnostics (a job). A CALLERROR teaches nothing but a refused reservation; a
 timed-out CALL teaches nothing (the exchange log keeps it). The security whitepaper's CALLs (and the
 AuthorizationKey, SecurityProfile and CertificateSignedMaxChainSize a ChangeConfiguration sets) are
@@ -59,6 +60,11 @@ async def _set_charging_profile(profiles: ProfileStore, answered: Answered) -> N
         await profiles.charging_profile_installed(answered)
 
 
+async def _remote_start_transaction(profiles: ProfileStore, answered: Answered) -> None:
+    if answered.status == "Accepted":
+        await profiles.remote_start_accepted(answered)
+
+
 async def _clear_charging_profile(profiles: ProfileStore, answered: Answered) -> None:
     if answered.status == "Accepted":
         await profiles.charging_profiles_cleared(answered.station_id, answered.request)
@@ -88,6 +94,7 @@ _ON_ANSWERED: Mapping[str, Callable[[ProfileStore, Answered], Awaitable[None]]] 
     "ReserveNow": _reserve_now,
     "CancelReservation": _cancel_reservation,
     "SetChargingProfile": _set_charging_profile,
+    "RemoteStartTransaction": _remote_start_transaction,
     "ClearChargingProfile": _clear_charging_profile,
     "GetCompositeSchedule": _get_composite_schedule,
     "UpdateFirmware": _update_firmware,

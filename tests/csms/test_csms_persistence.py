@@ -86,11 +86,11 @@ async def test_a_database_from_before_is_upgraded_and_keeps_its_rows(tmp_path: P
         reservation = {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "TAG", "reservationId": 5}
         await answered(api.trigger("OLD_CP", "reserve-now", reservation), station, "ReserveNow", {"status": "Accepted"})
         assert [r["status"] for r in (await api.get("/api/stations/OLD_CP/reservations")).body] == ["active"]
-    assert user_version(db_path) == len(MIGRATIONS) == 3
+    assert user_version(db_path) == len(MIGRATIONS) == 4
     assert tables(db_path) >= PROFILE_TABLES
     async with running(db_path) as (_, api, _):  # an upgraded database opens as it is
         assert [r["status"] for r in (await api.get("/api/stations/OLD_CP/reservations")).body] == ["active"]
-    assert user_version(db_path) == 3
+    assert user_version(db_path) == 4
 
 
 async def test_a_database_from_a_newer_csms_is_not_opened(tmp_path: Path) -> None:
@@ -99,7 +99,7 @@ async def test_a_database_from_a_newer_csms_is_not_opened(tmp_path: Path) -> Non
     db = sqlite3.connect(db_path)
     db.execute("PRAGMA user_version = 7")
     db.close()
-    with pytest.raises(SchemaTooNew, match="^the database has schema version 7, newer than the 3 this CSMS knows$"):
+    with pytest.raises(SchemaTooNew, match="^the database has schema version 7, newer than the 4 this CSMS knows$"):
         async with CsmsServer(db_path=db_path):
             pass
 

@@ -143,6 +143,43 @@ async def test_a_tx_profile_ends_with_its_transaction(api: Api, open_station: Op
     assert [p[0] for p in await installed(api)] == [31, 33]
 
 
+async def test_the_profile_of_an_accepted_remote_start_is_installed_for_its_transaction(
+    api: Api, open_station: OpenStation
+) -> None:
+    """§5.11, TC_059: the station applies a RemoteStartTransaction's TxProfile to the transaction it starts; the
+    CSMS holds it once that transaction starts, and it ends with it. A refused remote start installs nothing."""
+    station = await open_station(boot=True)
+
+    async def remote_start(id_tag: str, profile_id: int, answer: str, **where: int) -> None:
+        profile = {**raw_profile(profile_id, purpose="TxProfile")["csChargingProfiles"]}
+        payload = {"idTag": id_tag, "chargingProfile": profile, **where}
+        reply, _ = await answered(
+            api.trigger("CP_1", "remote-start-transaction", payload),
+            station,
+            "RemoteStartTransaction",
+            {"status": answer},
+        )
+        assert reply.status == 200
+
+    await remote_start("TAG", 41, "Accepted", connectorId=2)
+    await remote_start("OTHER", 42, "Rejected")
+    assert await installed(api) == []  # no transaction yet
+    tx_1 = await charging(station, 1)  # TAG on another connector than the remote start named
+    assert await installed(api) == []
+    tx_2 = await charging(station, 2)
+    assert await installed(api) == [(41, 2, "TxProfile", 0, tx_2)]
+    stop = {"transactionId": tx_2, "meterStop": 10, "timestamp": format_time(time.time())}
+    assert await station.result("StopTransaction", stop) == {}
+    assert await installed(api) == []
+    await remote_start("TAG", 43, "Accepted")  # no connector named: the first StartTransaction for TAG
+    stop = {"transactionId": tx_1, "meterStop": 10, "timestamp": format_time(time.time())}
+    assert await station.result("StopTransaction", stop) == {}
+    tx_3 = await charging(station, 1)
+    assert await installed(api) == [(43, 1, "TxProfile", 0, tx_3)]
+    await charging(station, 2)  # applied once only
+    assert await installed(api) == [(43, 1, "TxProfile", 0, tx_3)]
+
+
 async def test_operator_tx_default_limit(api: Api, open_station: OpenStation) -> None:
     """TC_056: TxDefaultProfile, Absolute, validFrom, validTo and startSchedule present, the configured unit,
     duration, limit and number of phases, one period from 0 s; a fresh chargingProfileId."""
