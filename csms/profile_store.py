@@ -595,7 +595,8 @@ class ProfileStore:
                 " ORDER BY id DESC LIMIT 1",
                 (station_id, id_tag, connector_id),
             )
-            if row is None:
+            profile = None if row is None else loads_object(row["profile"])
+            if row is None or profile is None:
                 return False
             await self._db.execute(
                 "UPDATE remote_start_profiles SET transaction_id = ? WHERE station_id = ? AND id_tag = ?"
@@ -605,7 +606,7 @@ class ProfileStore:
             await self._install(
                 station_id,
                 connector_id,
-                loads_object(row["profile"]),
+                profile,
                 transaction_id=transaction_id,
                 message_id=row["message_id"],
                 at_s=row["answered_at"],
