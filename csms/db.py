@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiosqlite
+from csms.sqlite import Database
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -63,19 +63,19 @@ def from_row(
     return cls(**{**fields, **values})
 
 
-async def fetch_one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+async def fetch_one(db: Database, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
     async with db.execute(sql, params) as cursor:
         row: sqlite3.Row | None = await cursor.fetchone()
     return row
 
 
-async def fetch_all(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+async def fetch_all(db: Database, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     async with db.execute(sql, params) as cursor:
         rows = await cursor.fetchall()
     return [row for row in rows if isinstance(row, sqlite3.Row)]
 
 
-async def migrate(db: aiosqlite.Connection, *, base_schema: str, migrations: Sequence[str]) -> int:
+async def migrate(db: Database, *, base_schema: str, migrations: Sequence[str]) -> int:
     """Bring the database to version ``len(migrations)`` and return it.
 
     ``base_schema`` (idempotent ``CREATE ... IF NOT EXISTS``) is version 0; ``migrations[n]`` takes version n to
