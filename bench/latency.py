@@ -115,12 +115,16 @@ def main() -> int:
         import os
 
         os.sched_setaffinity(0, {client_core})
-    with server("responder", core=server_core) as url:
+    with server("responder", core=server_core) as responder:
+        url = responder.url
         echo = asyncio.run(bare_loop(url, args.calls))
         runtime = asyncio.run(station_loop(url, args.calls))
-    with tempfile.TemporaryDirectory() as folder, server("csms", core=server_core, db=Path(folder) / "db") as url:
-        provision(url.replace("ws://", "http://").rsplit("/ocpp", 1)[0], ["BENCH"])
-        csms = asyncio.run(bare_loop(url, args.calls))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        server("csms", core=server_core, db=Path(folder) / "db") as csms_server,
+    ):
+        provision(csms_server.api_url, ["BENCH"])
+        csms = asyncio.run(bare_loop(csms_server.url, args.calls))
     print(row("raw websockets responder", echo))
     print(row("bundled CSMS (validation on)", csms))
     median = sorted(echo)[len(echo) // 2], sorted(csms)[len(csms) // 2]
