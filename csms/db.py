@@ -28,7 +28,11 @@ class SchemaTooNew(RuntimeError):
 def dumps(value: object) -> str:
     """JSON text for a column: ASCII with escapes, so any string JSON can carry (a lone surrogate too, RFC 8259
     §8.2) is stored losslessly, and never NaN or Infinity (RFC 8259 §6), which would make the API's JSON invalid."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _ENCODER.encode(value)
+
+
+# json.dumps with these options builds an encoder per call; one built once writes the same text.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def loads_object(text: str | None) -> dict[str, Any] | None:
