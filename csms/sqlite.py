@@ -38,7 +38,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -90,10 +90,11 @@ class Database:
         self._connection = connection
         self._wal_path = wal_path
         self._wal_fd: int | None = None
-        self._next: asyncio.Future[None] | None = None  # the commit the writes made since the last one will join
+        self._waiting: list[asyncio.Future[None]] | None = None  # the writers of the next commit, once one is due
         self._next_durable = False
         self._syncs: list[asyncio.Future[None]] = []  # fsyncs under way
         self._syncer: ThreadPoolExecutor | None = None
+        self._before_commit: list[Callable[[], None]] = []
         self.commits = 0  # how many commits ran (the batching is visible in the tests)
         self._closed = False
 
@@ -138,58 +139,69 @@ class Database:
 
     def commit_soon(self) -> None:
         """Have the writes made so far committed with the next commit, without waiting for it."""
-        self._join(durable=False)
+        self._due()
 
     async def commit(self, *, durable: bool = False) -> None:
         """Return once the writes made so far on this connection are committed, and with ``durable`` on disk
-        (module docstring). A caller that is cancelled meanwhile leaves the commit to the others."""
-        await asyncio.shield(self._join(durable=durable))
-
-    def _join(self, *, durable: bool) -> asyncio.Future[None]:
-        if self._next is None:
-            loop = asyncio.get_running_loop()
-            self._next = loop.create_future()
-            self._next_durable = False
-            loop.call_soon(self._commit)
+        (module docstring). Each writer waits on a future of its own, so one that is cancelled meanwhile leaves
+        the commit to the others."""
+        waiting = self._due()
         self._next_durable = self._next_durable or durable
-        return self._next
+        done = asyncio.get_running_loop().create_future()
+        waiting.append(done)
+        await done
+
+    def _due(self) -> list[asyncio.Future[None]]:
+        if self._waiting is None:
+            self._waiting = []
+            self._next_durable = False
+            asyncio.get_running_loop().call_soon(self._commit)
+        return self._waiting
 
     def _commit(self) -> None:
-        done, durable = self._next, self._next_durable
-        self._next = None
-        if done is None or self._closed:
-            if done is not None:
-                done.set_exception(sqlite3.ProgrammingError("the database is closed"))
-                done.exception()
+        waiting, durable = self._waiting or [], self._next_durable
+        self._waiting = None
+        if self._closed:
+            self._settle(waiting, sqlite3.ProgrammingError("the database is closed"))
             return
         try:
+            for hook in self._before_commit:
+                hook()
             self._connection.commit()
         except Exception as exc:
             log.exception("SQLite commit failed: its writes are rolled back")
             with contextlib.suppress(sqlite3.Error):
                 self._connection.rollback()
-            done.set_exception(exc)
-            done.exception()  # retrieved: each writer gets it from its own await
+            self._settle(waiting, exc)
             return
         self.commits += 1
         if not durable or self._wal_path is None:
-            done.set_result(None)
+            self._settle(waiting, None)
             return
         sync = asyncio.ensure_future(self._fsync_wal())
         self._syncs.append(sync)
-        sync.add_done_callback(lambda finished: self._synced(finished, done))
+        sync.add_done_callback(lambda finished: self._synced(finished, waiting))
 
-    def _synced(self, sync: asyncio.Future[None], done: asyncio.Future[None]) -> None:
+    def _synced(self, sync: asyncio.Future[None], waiting: list[asyncio.Future[None]]) -> None:
         self._syncs.remove(sync)
-        error = None if sync.cancelled() else sync.exception()
+        error = sqlite3.OperationalError("the WAL was not fsynced") if sync.cancelled() else sync.exception()
         if error is not None:
             log.error("fsync of the WAL failed: %s", error)
-            done.set_exception(error)
-            done.exception()
-        elif sync.cancelled():
-            done.cancel()
-        else:
-            done.set_result(None)
+        self._settle(waiting, error)
+
+    @staticmethod
+    def _settle(waiting: list[asyncio.Future[None]], error: BaseException | None) -> None:
+        for done in waiting:
+            if done.done():  # its writer was cancelled
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Have ``hook`` run just before each commit (it may write: its writes are part of the commit)."""
+        self._before_commit.append(hook)
 
     async def _fsync_wal(self) -> None:
         assert self._wal_path is not None
@@ -204,7 +216,7 @@ class Database:
 
     async def close(self) -> None:
         """Commit what is pending (its writers are answered), wait for the fsyncs under way, then close."""
-        if self._next is not None:
+        if self._waiting is not None:
             self._commit()
         self._closed = True
         if self._syncs:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ from csms.security_store import SCHEMA as SECURITY_SCHEMA
 from csms.security_store import SecurityStore
 from csms.sqlite import Database
 from ocppj.timefmt import format_time
+
+log = logging.getLogger(__name__)
 
 BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
 BOOT_STATUSES: tuple[BootStatus, ...] = ("Accepted", "Pending", "Rejected")
@@ -446,6 +449,8 @@ class Store:
         self._lock = asyncio.Lock()
         self._retention = retention or Retention()
         self._logged_since_prune = 0
+        self._exchange_rows: list[tuple[Any, ...]] = []  # logged, not yet inserted (:meth:`add_exchange`)
+        db.before_commit(self._insert_exchanges)
         self.profiles = ProfileStore(db, self._lock)
         self.security = SecurityStore(db, self._lock)
 
@@ -866,28 +871,45 @@ class Store:
     async def prune_exchanges(self, *, now_s: float) -> int:
         """Apply the retention now; returns how many exchanges were dropped."""
         async with self._lock:
-            dropped = await self._prune(now_s)
+            self._insert_exchanges()
+            dropped = self._prune(now_s)
         await self._db.commit()
         return dropped
 
-    async def _prune(self, now_s: float) -> int:
+    def _prune(self, now_s: float) -> int:
         self._logged_since_prune = 0
         dropped = 0
         retention = self._retention
         if retention.max_age_s is not None:
-            cursor = await self._db.execute(
+            dropped += self._db.execute(
                 "DELETE FROM exchanges WHERE requested_at < ?", (now_s - retention.max_age_s,)
-            )
-            dropped += cursor.rowcount
-            await cursor.close()
+            ).rowcount
         if retention.max_exchanges is not None:
             # Ids only grow, so every id up to (newest - limit) is older than the newest `limit` rows.
-            cursor = await self._db.execute(
+            dropped += self._db.execute(
                 "DELETE FROM exchanges WHERE id <= (SELECT MAX(id) FROM exchanges) - ?", (retention.max_exchanges,)
-            )
-            dropped += cursor.rowcount
-            await cursor.close()
+            ).rowcount
         return dropped
+
+    def _insert_exchanges(self) -> None:
+        """Insert the exchanges logged since the last time, in one statement, and apply the retention when due:
+        before each commit (csms.sqlite's hook) and before the log is read."""
+        rows, self._exchange_rows = self._exchange_rows, []
+        if not rows:
+            return
+        try:
+            self._db.executemany(
+                "INSERT INTO exchanges (station_id, direction, unique_id, action, request, outcome, response,"
+                " error_code, error_description, error_details, schema_violations, requested_at, answered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        except sqlite3.Error:
+            log.exception("could not insert %d exchange(s) into the log", len(rows))
+            return
+        self._logged_since_prune += len(rows)
+        if self._logged_since_prune >= self._retention.prune_every:
+            self._prune(rows[-1][-2])
 
     async def add_exchange(
         self,
@@ -906,34 +928,30 @@ class Store:
         requested_at_s: float,
         answered_at_s: float | None,
     ) -> None:
-        """Log one exchange. The row is in the API's reads (:meth:`list_exchanges`, same connection) as soon as
-        this returns, and is committed with the next commit, which nobody waits for: the log is a diagnostic
-        record, so a crash of the process in the next loop step may lose its last rows, never a transaction's data
-        (:mod:`csms.sqlite`)."""
-        async with self._lock:
-            await self._db.execute(
-                "INSERT INTO exchanges (station_id, direction, unique_id, action, request, outcome, response,"
-                " error_code, error_description, error_details, schema_violations, requested_at, answered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    station_id,
-                    direction,
-                    unique_id,
-                    action,
-                    dumps(request),
-                    outcome,
-                    None if response is None else dumps(response),
-                    error_code,
-                    error_description,
-                    None if error_details is None else dumps(error_details),
-                    dumps(schema_violations or []),
-                    requested_at_s,
-                    answered_at_s,
-                ),
-            )
-            self._logged_since_prune += 1
-            if self._logged_since_prune >= self._retention.prune_every:
-                await self._prune(requested_at_s)
+        """Log one exchange. It is in the API's reads (:meth:`list_exchanges`) as soon as this returns, and is
+        inserted and committed with the next commit, which nobody waits for: the log is a diagnostic record, so a
+        crash of the process in the next loop step may lose its last rows, never a transaction's data
+        (:mod:`csms.sqlite`). A value the log cannot keep raises here, as an INSERT of it would (``ValueError``
+        for a number JSON cannot write, ``UnicodeEncodeError`` for a text with a lone surrogate)."""
+        row = (
+            station_id,
+            direction,
+            unique_id,
+            action,
+            dumps(request),
+            outcome,
+            None if response is None else dumps(response),
+            error_code,
+            error_description,
+            None if error_details is None else dumps(error_details),
+            dumps(schema_violations) if schema_violations else "[]",
+            requested_at_s,
+            answered_at_s,
+        )
+        for value in row:
+            if isinstance(value, str) and not value.isascii():
+                value.encode("utf-8")  # what sqlite3 does with a text parameter
+        self._exchange_rows.append(row)
         self._db.commit_soon()
 
     async def list_exchanges(
@@ -958,6 +976,7 @@ class Store:
             if value is not None:
                 conditions.append(f"{column} = ?")
                 params.append(value)
+        self._insert_exchanges()
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT * FROM (SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?) ORDER BY id"
         params.append(limit)
