@@ -46,6 +46,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+COMMIT_SOON_S = 0.05
+
 
 class Cursor:
     """A cursor whose statement has run; ``await`` it, or use it with ``async with``, as aiosqlite's."""
@@ -95,6 +97,7 @@ class Database:
         self._syncs: list[asyncio.Future[None]] = []  # fsyncs under way
         self._syncer: ThreadPoolExecutor | None = None
         self._before_commit: list[Callable[[], None]] = []
+        self._soon: asyncio.TimerHandle | None = None  # the commit commit_soon promised, when no other is due
         self.commits = 0  # how many commits ran (the batching is visible in the tests)
         self._closed = False
 
@@ -138,8 +141,11 @@ class Database:
         self._connection.rollback()
 
     def commit_soon(self) -> None:
-        """Have the writes made so far committed with the next commit, without waiting for it."""
-        self._due()
+        """Have the writes made so far committed with the next commit, without waiting for it; when no writer
+        asks for one, within :data:`COMMIT_SOON_S`. (The exchange log's rows ride along with the writes of the
+        next CALLs rather than cost a commit of their own.)"""
+        if self._waiting is None and self._soon is None:
+            self._soon = asyncio.get_running_loop().call_later(COMMIT_SOON_S, self._due)
 
     async def commit(self, *, durable: bool = False) -> None:
         """Return once the writes made so far on this connection are committed, and with ``durable`` on disk
@@ -161,6 +167,9 @@ class Database:
     def _commit(self) -> None:
         waiting, durable = self._waiting or [], self._next_durable
         self._waiting = None
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         if self._closed:
             self._settle(waiting, sqlite3.ProgrammingError("the database is closed"))
             return
@@ -216,7 +225,7 @@ class Database:
 
     async def close(self) -> None:
         """Commit what is pending (its writers are answered), wait for the fsyncs under way, then close."""
-        if self._waiting is not None:
+        if self._waiting is not None or self._soon is not None:
             self._commit()
         self._closed = True
         if self._syncs:

@@ -929,8 +929,8 @@ class Store:
         answered_at_s: float | None,
     ) -> None:
         """Log one exchange. It is in the API's reads (:meth:`list_exchanges`) as soon as this returns, and is
-        inserted and committed with the next commit, which nobody waits for: the log is a diagnostic record, so a
-        crash of the process in the next loop step may lose its last rows, never a transaction's data
+        inserted and committed with the next commit (within 50 ms), which nobody waits for: the log is a
+        diagnostic record, so a crash of the process may lose its last rows, never a transaction's data
         (:mod:`csms.sqlite`). A value the log cannot keep raises here, as an INSERT of it would (``ValueError``
         for a number JSON cannot write, ``UnicodeEncodeError`` for a text with a lone surrogate)."""
         row = (
@@ -976,7 +976,8 @@ class Store:
             if value is not None:
                 conditions.append(f"{column} = ?")
                 params.append(value)
-        self._insert_exchanges()
+        if self._exchange_rows:
+            await self._db.commit()  # inserts them (csms.sqlite's hook): the log is read whole, and on disk
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT * FROM (SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?) ORDER BY id"
         params.append(limit)

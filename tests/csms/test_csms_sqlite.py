@@ -1,6 +1,6 @@
 """Group commit (csms.sqlite): writers that come together share one commit, each returns only once its writes
-are committed (durable ones fsynced), a failed commit fails all of its writers, and reads see the writes at
-once."""
+are committed (durable ones fsynced), a failed commit fails all of its writers, reads see the writes at once, and
+writes nobody waits for are committed with the next commit or soon after."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from csms.sqlite import Database
+from csms.sqlite import COMMIT_SOON_S, Database
 
 
 def committed_rows(path: Path) -> int:
@@ -45,8 +45,13 @@ async def test_a_read_sees_the_writes_before_their_commit(tmp_path: Path) -> Non
         async with db.execute("SELECT COUNT(*) FROM t") as cursor:
             assert (await cursor.fetchone())[0] == 1
         assert committed_rows(path) == 0
-        await asyncio.sleep(0)
+        await asyncio.sleep(COMMIT_SOON_S * 2)  # no writer asked for a commit: the promised one came
         assert committed_rows(path) == 1
+        await db.execute("INSERT INTO t VALUES (2)")
+        db.commit_soon()
+        await db.execute("INSERT INTO t VALUES (3)")
+        await db.commit()  # a writer's commit takes them along
+        assert committed_rows(path) == 3
 
 
 async def test_a_failed_commit_fails_each_of_its_writers(tmp_path: Path) -> None:
