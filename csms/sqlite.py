@@ -5,9 +5,9 @@ and an exchange row with its three indexes 15 µs, less than handing each to a w
 again (aiosqlite's way: two thread switches and a self-pipe write per statement, on the one core the CSMS's
 process runs on; with a commit per OCPP message that made about 850 Heartbeats a second its limit). The
 awaitable API is kept (``await db.execute(...)``, ``async with db.execute(...) as cursor``) but nothing in it
-suspends, which gives the stores
-their one invariant: a unit of writes made under the write lock is never seen half-done by a commit, because a
-commit runs only between two steps of the loop and a unit awaits nothing but these statements.
+suspends, which gives the stores their one invariant: a unit of writes made under the write lock is never seen
+half-done by a commit, because a commit runs only between two steps of the loop and a unit awaits nothing but
+these statements.
 
 Group commit (:meth:`Database.commit`). A writer that wants its writes committed joins the next commit and waits
 for it; that commit runs once the loop has run every task that was ready with it, so the CALLs that arrived
