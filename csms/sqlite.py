@@ -52,7 +52,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-COMMIT_SOON_S = 0.05
 # Every this many commits the WAL is checkpointed by the worker thread (module docstring); SQLite's own automatic
 # checkpoint (at 1000 pages, on the loop's thread, in the commit that crosses it) is left on as a backstop.
 CHECKPOINT_EVERY_COMMITS = 64
@@ -109,7 +108,6 @@ class Database:
         self._syncs: list[asyncio.Future[None]] = []  # fsyncs under way
         self._syncer: ThreadPoolExecutor | None = None
         self._before_commit: list[Callable[[], None]] = []
-        self._soon: asyncio.TimerHandle | None = None  # the commit commit_soon promised, when no other is due
         self.commits = 0  # how many commits ran (the batching is visible in the tests)
         self._closed = False
 
@@ -156,11 +154,10 @@ class Database:
         self._connection.rollback()
 
     def commit_soon(self) -> None:
-        """Have the writes made so far committed with the next commit, without waiting for it; when no writer
-        asks for one, within :data:`COMMIT_SOON_S`. (The exchange log's rows ride along with the writes of the
-        next CALLs rather than cost a commit of their own.)"""
-        if self._waiting is None and self._soon is None:
-            self._soon = asyncio.get_running_loop().call_later(COMMIT_SOON_S, self._due)
+        """Have the writes made so far committed with the next commit, without waiting for it: the one due, or
+        one in the next loop step, after the answers of this step have gone out (the exchange log's rows, off the
+        path of the answer they log)."""
+        self._due()
 
     async def commit(self, *, durable: bool = False) -> None:
         """Return once the writes made so far on this connection are committed, and with ``durable`` on disk
@@ -182,9 +179,6 @@ class Database:
     def _commit(self) -> None:
         waiting, durable = self._waiting or [], self._next_durable
         self._waiting = None
-        if self._soon is not None:
-            self._soon.cancel()
-            self._soon = None
         if self._closed:
             self._settle(waiting, sqlite3.ProgrammingError("the database is closed"))
             return
@@ -260,7 +254,7 @@ class Database:
 
     async def close(self) -> None:
         """Commit what is pending (its writers are answered), wait for the fsyncs under way, then close."""
-        if self._waiting is not None or self._soon is not None:
+        if self._waiting is not None:
             self._commit()
         self._closed = True
         if self._syncs or self._checkpoint is not None:

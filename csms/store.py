@@ -929,7 +929,7 @@ class Store:
         answered_at_s: float | None,
     ) -> None:
         """Log one exchange. It is in the API's reads (:meth:`list_exchanges`) as soon as this returns, and is
-        inserted and committed with the next commit (within 50 ms), which nobody waits for: the log is a
+        inserted and committed with the next commit (in the next loop step), which nobody waits for: the log is a
         diagnostic record, so a crash of the process may lose its last rows, never a transaction's data
         (:mod:`csms.sqlite`). A value the log cannot keep raises here, as an INSERT of it would (``ValueError``
         for a number JSON cannot write, ``UnicodeEncodeError`` for a text with a lone surrogate)."""
