@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,9 +77,26 @@ def _wait_for_url(process: subprocess.Popen[str], pattern: str) -> str:
 API_TOKEN = secrets.token_urlsafe(16)  # the bundled CSMS's API token for this benchmark run
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str  # ws://.../ocpp
+    pid: int
+
+    @property
+    def api_url(self) -> str:
+        return self.url.replace("ws://", "http://").rsplit("/ocpp", 1)[0]
+
+    def cpu_s(self) -> float:
+        """CPU time the server process has used so far (user + system, every thread)."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(kind: str, *, core: int | None = None, db: Path | None = None) -> Iterator[str]:
-    """``kind`` "csms" (the bundled CSMS, lenient mode) or "responder"; yields its ``ws://.../ocpp`` URL."""
+def server(kind: str, *, core: int | None = None, db: Path | None = None, uvloop: bool = False) -> Iterator[Served]:
+    """``kind`` "csms" (the bundled CSMS, lenient mode; ``uvloop``: on uvloop's event loop) or "responder";
+    yields its URL and process id."""
 
     def preexec() -> None:
         raise_file_limit()
@@ -86,7 +104,9 @@ def server(kind: str, *, core: int | None = None, db: Path | None = None) -> Ite
 
     if kind == "csms":
         assert db is not None
-        command = [sys.executable, "-m", "harness.cli", "csms", "--port", "0", "--db", str(db)]
+        run = "import sys, uvloop; uvloop.install(); " if uvloop else "import sys; "
+        run += "from harness.cli import main; sys.exit(main())"
+        command = [sys.executable, "-c", run, "csms", "--port", "0", "--db", str(db)]
         pattern = r"CSMS listening on (ws://\S+)"
     else:
         command = [sys.executable, "-c", RESPONDER]
@@ -101,21 +121,27 @@ def server(kind: str, *, core: int | None = None, db: Path | None = None) -> Ite
         env={**os.environ, "OCPP_HARNESS_CSMS_TOKEN": API_TOKEN},
     )
     try:
-        yield _wait_for_url(process, pattern)
+        yield Served(_wait_for_url(process, pattern), process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def provision(api_url: str, station_ids: Sequence[str]) -> None:
+def _post(url: str, body: object) -> None:
     import urllib.request
 
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {API_TOKEN}")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def provision(api_url: str, station_ids: Sequence[str], *, id_tags: Sequence[str] = ()) -> None:
+    """Stations, and Accepted tokens."""
     for station_id in station_ids:
-        body = json.dumps({"id": station_id}).encode()
-        request = urllib.request.Request(f"{api_url}/api/stations", data=body, method="POST")
-        request.add_header("Content-Type", "application/json")
-        request.add_header("Authorization", f"Bearer {API_TOKEN}")
-        urllib.request.urlopen(request, timeout=10).close()
+        _post(f"{api_url}/api/stations", {"id": station_id})
+    for id_tag in id_tags:
+        _post(f"{api_url}/api/tokens", {"id_tag": id_tag, "status": "Accepted"})
 
 
 def percentile(ordered: Sequence[float], percent: float) -> float:

@@ -10,7 +10,7 @@ timing overhead per measured call.
    medians is what the harness's measurement adds; the CPU it spends per call outside the timed window
    (model, framing, statistics) is measured apart, without a socket.
 
-    .venv/bin/python bench/latency.py [--calls 3000] [--pin]
+    .venv/bin/python bench/latency.py [--calls 3000] [--pin] [--uvloop]
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--pin", action="store_true", help="server on core 0, client on core 1")
+    parser.add_argument("--uvloop", action="store_true", help="run the bundled CSMS on uvloop's event loop")
     args = parser.parse_args()
     print_environment("single-call latency and timing overhead")
     client_core, server_core = (1, 0) if args.pin else (None, None)
@@ -115,12 +116,16 @@ def main() -> int:
         import os
 
         os.sched_setaffinity(0, {client_core})
-    with server("responder", core=server_core) as url:
+    with server("responder", core=server_core) as responder:
+        url = responder.url
         echo = asyncio.run(bare_loop(url, args.calls))
         runtime = asyncio.run(station_loop(url, args.calls))
-    with tempfile.TemporaryDirectory() as folder, server("csms", core=server_core, db=Path(folder) / "db") as url:
-        provision(url.replace("ws://", "http://").rsplit("/ocpp", 1)[0], ["BENCH"])
-        csms = asyncio.run(bare_loop(url, args.calls))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        server("csms", core=server_core, db=Path(folder) / "db", uvloop=args.uvloop) as csms_server,
+    ):
+        provision(csms_server.api_url, ["BENCH"])
+        csms = asyncio.run(bare_loop(csms_server.url, args.calls))
     print(row("raw websockets responder", echo))
     print(row("bundled CSMS (validation on)", csms))
     median = sorted(echo)[len(echo) // 2], sorted(csms)[len(csms) // 2]

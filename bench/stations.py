@@ -60,7 +60,7 @@ def main() -> int:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     with ExitStack() as stack:
-        urls = [stack.enter_context(server("responder")) for _ in range(args.processes)]
+        urls = [stack.enter_context(server("responder")).url for _ in range(args.processes)]
         children = [
             context.Process(target=child, args=(url, args.stations, number * args.stations, args.ramp, out))
             for number, url in enumerate(urls)

@@ -21,7 +21,7 @@ import socket
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -137,6 +137,44 @@ def _one_protocol_line(request: web.Request) -> web.Request:
     return request.clone(headers=headers)
 
 
+class _Rest:
+    """The rest of a coroutine that has run up to its first suspension, as an awaitable: it hands on what the
+    coroutine waits for and passes back what it is sent or thrown (as ``yield from`` would)."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coroutine, value = self._coroutine, self._waiting_for
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # thrown in by the task (a cancellation): handed on to the coroutine
+                try:
+                    value = coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    value = coroutine.send(sent)
+                except StopIteration:
+                    return
+
+
+def _started(coroutine: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
+    """Run ``coroutine`` up to its first suspension, on the spot: None when it finished without one (what it
+    raised is raised here), else a task that runs the rest."""
+    try:
+        waiting_for = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_Rest(coroutine, waiting_for))
+
+
 class _Line:
     """What the CSMS keeps about a station id across its connections.
 
@@ -211,8 +249,11 @@ class _Connection:
         async with self._send_lock:
             # The write itself is never cancelled: aiohttp's drain waiter is shared by every writer of the socket,
             # so cancelling one write would fail the next ones. A write that does not finish in time, or whose
-            # caller gives up (a CALL's timeout), aborts the connection instead, which ends the write.
-            sending = asyncio.ensure_future(self.ws.send_str(text))
+            # caller gives up (a CALL's timeout), aborts the connection instead, which ends the write. Most writes
+            # finish at once (the socket takes the frame): those need neither a task nor a timer.
+            sending = _started(self.ws.send_str(text))
+            if sending is None:
+                return
             try:
                 await asyncio.wait_for(asyncio.shield(sending), self._send_timeout_s)
             except (TimeoutError, asyncio.CancelledError) as exc:
@@ -744,7 +785,8 @@ class CsmsServer:
             "requested_at_s": received_at_s,
             "answered_at_s": self._clock(),
         }
-        if handlers.nesting(request) > handlers.MAX_NESTING:
+        # A CALLRESULT answers a request that passed handlers.answer_call's nesting check.
+        if not isinstance(reply, CallResult) and handlers.nesting(request) > handlers.MAX_NESTING:
             request = {"raw": text}  # kept as text: read back, so deep a value would overflow the API's JSON
         try:
             await self.store.add_exchange(request=request, **fields)

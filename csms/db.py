@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import aiosqlite
+from csms.sqlite import Database
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -28,7 +28,11 @@ class SchemaTooNew(RuntimeError):
 def dumps(value: object) -> str:
     """JSON text for a column: ASCII with escapes, so any string JSON can carry (a lone surrogate too, RFC 8259
     §8.2) is stored losslessly, and never NaN or Infinity (RFC 8259 §6), which would make the API's JSON invalid."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _ENCODER.encode(value)
+
+
+# json.dumps with these options builds an encoder per call; one built once writes the same text.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def loads_object(text: str | None) -> dict[str, Any] | None:
@@ -63,19 +67,19 @@ def from_row(
     return cls(**{**fields, **values})
 
 
-async def fetch_one(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+async def fetch_one(db: Database, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
     async with db.execute(sql, params) as cursor:
         row: sqlite3.Row | None = await cursor.fetchone()
     return row
 
 
-async def fetch_all(db: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+async def fetch_all(db: Database, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
     async with db.execute(sql, params) as cursor:
         rows = await cursor.fetchall()
     return [row for row in rows if isinstance(row, sqlite3.Row)]
 
 
-async def migrate(db: aiosqlite.Connection, *, base_schema: str, migrations: Sequence[str]) -> int:
+async def migrate(db: Database, *, base_schema: str, migrations: Sequence[str]) -> int:
     """Bring the database to version ``len(migrations)`` and return it.
 
     ``base_schema`` (idempotent ``CREATE ... IF NOT EXISTS``) is version 0; ``migrations[n]`` takes version n to

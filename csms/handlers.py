@@ -255,6 +255,42 @@ def nesting(value: Any) -> int:
     return deepest
 
 
+def survey(value: Any) -> tuple[int, bool]:
+    """:func:`nesting` of ``value``, and whether :func:`unrepresentable` finds nothing in it, in one walk that
+    builds no paths (the checks of every CALL; the list of what is unrepresentable is made only when there is
+    some)."""
+    deepest, clean, stack = 0, True, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+        if isinstance(item, str):
+            clean = clean and _is_text(item)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                clean = clean and (not isinstance(key, str) or _is_text(key))
+                stack.append((member, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((member, depth + 1) for member in item)
+        elif isinstance(item, bool):
+            pass
+        elif isinstance(item, int):
+            clean = clean and _INT64_MIN <= item <= _INT64_MAX
+        elif isinstance(item, float):
+            clean = clean and math.isfinite(item)
+    return deepest, clean
+
+
+def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def unrepresentable(value: Any, path: str = "") -> list[SchemaViolation]:
     """Values the schema allows but no CSMS can keep as given: a string with a lone UTF-16 surrogate
     (``"\\ud800"``: valid JSON, RFC 8259 §8.2, but no Unicode text), an integer outside 64 bits (RFC 8259 §6 lets
@@ -311,7 +347,8 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
             ),
             [],
         )
-    if nesting(call.payload) > MAX_NESTING:
+    depth, representable = survey(call.payload)
+    if depth > MAX_NESTING:
         # No OCPP 1.6 payload nests beyond a few levels; deeper ones would overflow the checks below (RFC 8259 §9
         # lets a receiver limit nesting): not the PDU of any action.
         return Answer(
@@ -320,7 +357,9 @@ async def answer_call(call: Call, ctx: CallContext) -> Answer:
             ),
             [],
         )
-    violations = validate(call.action, call.payload, response=False) or unrepresentable(call.payload)
+    violations = validate(call.action, call.payload, response=False) or (
+        [] if representable else unrepresentable(call.payload)
+    )
     if violations:
         return Answer(
             encode_error(

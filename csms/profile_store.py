@@ -21,9 +21,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-import aiosqlite
-
 from csms.db import dumps, fetch_all, fetch_one, from_row, loads_object
+from csms.sqlite import Database
 from ocppj.frames import CallError, CallResult
 from ocppj.timefmt import format_time, parse_time
 
@@ -349,7 +348,7 @@ def _parse_time_or_none(text: str) -> float | None:
 class ProfileStore:
     """The tables above, on the store's connection and under its write lock (:class:`csms.store.Store`)."""
 
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock) -> None:
+    def __init__(self, db: Database, lock: asyncio.Lock) -> None:
         self._db = db
         self._lock = lock
 

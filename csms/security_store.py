@@ -16,11 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from csms.db import fetch_all, fetch_one, from_row
 from csms.pki import CertificateHashData
 from csms.profile_store import json_view
+from csms.sqlite import Database
 
 SCHEMA = """
 CREATE TABLE station_security (
@@ -170,7 +169,7 @@ class InstalledCertificate:
 class SecurityStore:
     """The tables above, on the store's connection and under its write lock (:class:`csms.store.Store`)."""
 
-    def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock, *, max_csms_events: int = MAX_CSMS_EVENTS) -> None:
+    def __init__(self, db: Database, lock: asyncio.Lock, *, max_csms_events: int = MAX_CSMS_EVENTS) -> None:
         self._db = db
         self._lock = lock
         self._max_csms_events = max_csms_events

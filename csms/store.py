@@ -1,19 +1,15 @@
-"""SQLite persistence of the bundled CSMS (aiosqlite, plain SQL, no ORM).
+"""SQLite persistence of the bundled CSMS (plain SQL, no ORM, on :class:`csms.sqlite.Database`).
 
-One connection per server. Every write runs under one asyncio lock: aiosqlite interleaves coroutines between
-statements, and a commit issued by one coroutine would otherwise commit another one's half-done
-read-modify-write (the boot answer, the stop of a transaction).
+One connection per server. Every write runs under one asyncio lock, so a read-modify-write (the boot answer, the
+stop of a transaction) is one unit; a writer commits after it has released the lock, so that the writes of CALLs
+that arrived together share one commit (group commit), and it returns, so the CALL is answered, only once that
+commit is done.
 
-Durability. The database runs in WAL mode with ``synchronous=NORMAL``: a commit is written to the WAL before it
-returns, so it survives a crash or ``kill -9`` of the CSMS (the data is in the operating system's page cache), but
-the WAL is fsynced only at checkpoints, so a power loss or an operating-system crash may roll back the last
-commits. For a heartbeat, a status notification or a log line that costs nothing. For what the CSMS acknowledged
-of a transaction it is not acceptable: the station drops a StartTransaction, StopTransaction or transaction
-MeterValues from its queue once answered (OCPP 1.6 §4.7, §4.8, §4.10, they are resent only until answered), so a
-rolled-back stop is a session never billed, and a rolled-back start frees its AUTOINCREMENT id (sqlite_sequence
-rolls back with it) for the next session while the station still holds it: two sessions, one transactionId. So
-those commits run with ``synchronous=FULL`` (the WAL is fsynced before the answer goes out: one fsync each, a few
-per session), everything else stays NORMAL, which keeps a commit per OCPP message cheap for a fleet.
+Durability (the settings and their argument are in :mod:`csms.sqlite`). WAL mode with ``synchronous=NORMAL``: a
+commit survives a crash or ``kill -9`` of the CSMS, and a power loss may roll back the last ones. What the CSMS
+acknowledges of a transaction (StartTransaction, StopTransaction, transaction MeterValues: OCPP 1.6 §4.7, §4.8,
+§4.10, dropped by the station once answered) is committed ``durable``: the WAL is fsynced before the answer goes
+out, one fsync per commit however many messages share it. Everything else stays NORMAL.
 
 Idempotence. A station resends a transaction message whose answer it did not get (the CSMS died after the commit):
 a StartTransaction equal to one already kept (station, connector, idTag, meterStart, timestamp) gets that
@@ -30,19 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
-import aiosqlite
-
 from csms.db import dumps, fetch_all, fetch_one, from_row, loads_object, migrate
 from csms.profile_store import ProfileStore
 from csms.security_store import SCHEMA as SECURITY_SCHEMA
 from csms.security_store import SecurityStore
+from csms.sqlite import Database
 from ocppj.timefmt import format_time
+
+log = logging.getLogger(__name__)
 
 BootStatus: TypeAlias = Literal["Accepted", "Pending", "Rejected"]
 BOOT_STATUSES: tuple[BootStatus, ...] = ("Accepted", "Pending", "Rejected")
@@ -460,21 +458,21 @@ class Exchange:
 class Store:
     """The CSMS database. Open with :meth:`open`, release with :meth:`close`."""
 
-    def __init__(self, db: aiosqlite.Connection, *, retention: Retention | None = None) -> None:
+    def __init__(self, db: Database, *, retention: Retention | None = None) -> None:
         self._db = db
         self._lock = asyncio.Lock()
         self._retention = retention or Retention()
         self._logged_since_prune = 0
+        self._exchange_rows: list[tuple[Any, ...]] = []  # logged, not yet inserted (:meth:`add_exchange`)
+        db.before_commit(self._insert_exchanges)
         self.profiles = ProfileStore(db, self._lock)
         self.security = SecurityStore(db, self._lock)
 
     @classmethod
     async def open(cls, path: str | Path, *, retention: Retention | None = None) -> Store:
-        db = await aiosqlite.connect(str(path))
+        db = await Database.open(path)
         try:
             db.row_factory = sqlite3.Row
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
             await migrate(db, base_schema=BASE_SCHEMA, migrations=MIGRATIONS)
         except BaseException:
             await db.close()
@@ -593,13 +591,13 @@ class Store:
                     station_id,
                 ),
             )
-            await self._db.commit()
+        await self._db.commit()
         return status, config
 
     async def record_heartbeat(self, station_id: str, *, now_s: float) -> None:
         async with self._lock:
             await self._db.execute("UPDATE stations SET last_heartbeat_at = ? WHERE id = ?", (now_s, station_id))
-            await self._db.commit()
+        await self._db.commit()
 
     async def set_password_hash(self, station_id: str, password_hash: str) -> bool:
         async with self._lock:
@@ -616,7 +614,7 @@ class Store:
     async def _write(self, sql: str, params: Sequence[Any]) -> None:
         async with self._lock:
             await self._db.execute(sql, params)
-            await self._db.commit()
+        await self._db.commit()
 
     async def set_connector_status(self, station_id: str, payload: dict[str, Any], *, now_s: float) -> None:
         await self._write(
@@ -695,17 +693,6 @@ class Store:
         )
         return row is not None
 
-    async def _commit_durably(self) -> None:
-        """Commit with the WAL fsynced first (``synchronous=FULL``, see the module docstring); the caller holds the
-        write lock and opened the transaction after :meth:`_durable`."""
-        try:
-            await self._db.commit()
-        finally:
-            await self._db.execute("PRAGMA synchronous=NORMAL")
-
-    async def _durable(self) -> None:
-        await self._db.execute("PRAGMA synchronous=FULL")
-
     async def _duplicate(
         self, station_id: str, transaction_id: int, action: str, payload: dict[str, Any], *, differs: bool, now_s: float
     ) -> None:
@@ -737,29 +724,36 @@ class Store:
                 " AND id_tag = ? AND meter_start = ? ORDER BY id LIMIT 1",
                 (station_id, payload["connectorId"], payload["timestamp"], payload["idTag"], payload["meterStart"]),
             )
-            await self._durable()
             if kept is not None:
                 await self._duplicate(station_id, kept["id"], "StartTransaction", payload, differs=False, now_s=now_s)
-                await self._commit_durably()
-                return Started(kept["id"], kept["auth_status"], resent=True)
-            if exclusive and auth_status == "Accepted" and await self.tag_in_transaction(payload["idTag"]):
-                auth_status = "ConcurrentTx"
-            cursor = await self._db.execute(
-                "INSERT INTO transactions (station_id, connector_id, id_tag, auth_status, meter_start,"
-                " started_at, reservation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    station_id,
-                    payload["connectorId"],
-                    payload["idTag"],
-                    auth_status,
-                    payload["meterStart"],
-                    payload["timestamp"],
-                    payload.get("reservationId"),
-                ),
-            )
-            transaction_id = cursor.lastrowid
-            await cursor.close()
-            await self._commit_durably()
+                started = Started(kept["id"], kept["auth_status"], resent=True)
+            else:
+                started = await self._insert_transaction(
+                    station_id, payload, auth_status=auth_status, exclusive=exclusive
+                )
+        await self._db.commit(durable=True)
+        return started
+
+    async def _insert_transaction(
+        self, station_id: str, payload: dict[str, Any], *, auth_status: str, exclusive: bool
+    ) -> Started:
+        if exclusive and auth_status == "Accepted" and await self.tag_in_transaction(payload["idTag"]):
+            auth_status = "ConcurrentTx"
+        cursor = await self._db.execute(
+            "INSERT INTO transactions (station_id, connector_id, id_tag, auth_status, meter_start,"
+            " started_at, reservation_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                station_id,
+                payload["connectorId"],
+                payload["idTag"],
+                auth_status,
+                payload["meterStart"],
+                payload["timestamp"],
+                payload.get("reservationId"),
+            ),
+        )
+        transaction_id = cursor.lastrowid
+        await cursor.close()
         if transaction_id is None:
             raise RuntimeError("SQLite did not report the new transaction id")
         return Started(transaction_id, auth_status)
@@ -776,7 +770,6 @@ class Store:
                 " AND station_id = ?",
                 (transaction_id, station_id),
             )
-            await self._durable()
             if row is not None and row["stopped_at"] is not None:
                 first = (row["meter_stop"], row["stopped_at"], row["stop_reason"], row["stop_id_tag"])
                 await self._duplicate(
@@ -805,7 +798,7 @@ class Store:
                     ),
                 )
                 outcome = "unknown"
-            await self._commit_durably()
+        await self._db.commit(durable=True)
         return outcome
 
     async def list_transactions(self, station_id: str | None = None) -> list[Transaction]:
@@ -869,8 +862,6 @@ class Store:
         if not meter_values:
             return
         async with self._lock:
-            if transaction_id is not None:
-                await self._durable()
             await self._db.executemany(
                 "INSERT INTO meter_values (station_id, connector_id, transaction_id, timestamp,"
                 " sampled_value, source) VALUES (?, ?, ?, ?, ?, ?)",
@@ -886,34 +877,53 @@ class Store:
                     for value in meter_values
                 ],
             )
-            await self._commit_durably()
+        # A transaction's meter values are billed from (OCPP 1.6 §4.7): kept on disk before they are acknowledged.
+        await self._db.commit(durable=transaction_id is not None)
 
     # -- exchanges -----------------------------------------------------------------------------------------
 
     async def prune_exchanges(self, *, now_s: float) -> int:
         """Apply the retention now; returns how many exchanges were dropped."""
         async with self._lock:
-            return await self._prune(now_s)
+            self._insert_exchanges()
+            dropped = self._prune(now_s)
+        await self._db.commit()
+        return dropped
 
-    async def _prune(self, now_s: float) -> int:
+    def _prune(self, now_s: float) -> int:
         self._logged_since_prune = 0
         dropped = 0
         retention = self._retention
         if retention.max_age_s is not None:
-            cursor = await self._db.execute(
+            dropped += self._db.execute(
                 "DELETE FROM exchanges WHERE requested_at < ?", (now_s - retention.max_age_s,)
-            )
-            dropped += cursor.rowcount
-            await cursor.close()
+            ).rowcount
         if retention.max_exchanges is not None:
             # Ids only grow, so every id up to (newest - limit) is older than the newest `limit` rows.
-            cursor = await self._db.execute(
+            dropped += self._db.execute(
                 "DELETE FROM exchanges WHERE id <= (SELECT MAX(id) FROM exchanges) - ?", (retention.max_exchanges,)
-            )
-            dropped += cursor.rowcount
-            await cursor.close()
-        await self._db.commit()
+            ).rowcount
         return dropped
+
+    def _insert_exchanges(self) -> None:
+        """Insert the exchanges logged since the last time, in one statement, and apply the retention when due:
+        before each commit (csms.sqlite's hook) and before the log is read."""
+        rows, self._exchange_rows = self._exchange_rows, []
+        if not rows:
+            return
+        try:
+            self._db.executemany(
+                "INSERT INTO exchanges (station_id, direction, unique_id, action, request, outcome, response,"
+                " error_code, error_description, error_details, schema_violations, requested_at, answered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        except sqlite3.Error:
+            log.exception("could not insert %d exchange(s) into the log", len(rows))
+            return
+        self._logged_since_prune += len(rows)
+        if self._logged_since_prune >= self._retention.prune_every:
+            self._prune(rows[-1][-2])
 
     async def add_exchange(
         self,
@@ -932,30 +942,31 @@ class Store:
         requested_at_s: float,
         answered_at_s: float | None,
     ) -> None:
-        await self._write(
-            "INSERT INTO exchanges (station_id, direction, unique_id, action, request, outcome, response,"
-            " error_code, error_description, error_details, schema_violations, requested_at, answered_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                station_id,
-                direction,
-                unique_id,
-                action,
-                dumps(request),
-                outcome,
-                None if response is None else dumps(response),
-                error_code,
-                error_description,
-                None if error_details is None else dumps(error_details),
-                dumps(schema_violations or []),
-                requested_at_s,
-                answered_at_s,
-            ),
+        """Log one exchange. It is in the API's reads (:meth:`list_exchanges`) as soon as this returns, and is
+        inserted and committed with the next commit (in the next loop step), which nobody waits for: the log is a
+        diagnostic record, so a crash of the process may lose its last rows, never a transaction's data
+        (:mod:`csms.sqlite`). A value the log cannot keep raises here, as an INSERT of it would (``ValueError``
+        for a number JSON cannot write, ``UnicodeEncodeError`` for a text with a lone surrogate)."""
+        row = (
+            station_id,
+            direction,
+            unique_id,
+            action,
+            dumps(request),
+            outcome,
+            None if response is None else dumps(response),
+            error_code,
+            error_description,
+            None if error_details is None else dumps(error_details),
+            dumps(schema_violations) if schema_violations else "[]",
+            requested_at_s,
+            answered_at_s,
         )
-        self._logged_since_prune += 1
-        if self._logged_since_prune >= self._retention.prune_every:
-            async with self._lock:
-                await self._prune(requested_at_s)
+        for value in row:
+            if isinstance(value, str) and not value.isascii():
+                value.encode("utf-8")  # what sqlite3 does with a text parameter
+        self._exchange_rows.append(row)
+        self._db.commit_soon()
 
     async def list_exchanges(
         self,
@@ -979,6 +990,8 @@ class Store:
             if value is not None:
                 conditions.append(f"{column} = ?")
                 params.append(value)
+        if self._exchange_rows:
+            await self._db.commit()  # inserts them (csms.sqlite's hook): the log is read whole, and on disk
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT * FROM (SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?) ORDER BY id"
         params.append(limit)

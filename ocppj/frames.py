@@ -103,6 +103,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value (RFC 8259 §6 has no NaN or Infinity)")
 
 
+# json.loads and json.dumps with options build a decoder or an encoder per call: these are built once, with the
+# same options (json.loads adds only the BOM check, kept in parse_frame).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 # The id of a CALL whose text is not JSON as a whole (cut off, NaN, an integer too long to read, nested too deep)
 # can often still be read at its start: the receiver can then answer for the right CALL.
 _CALL_PREFIX = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"\s*,')
@@ -113,7 +118,10 @@ def parse_frame(text: str) -> Frame:
     else is raised: NaN and Infinity are not JSON (RFC 8259 §6), nesting too deep for the parser and integers
     too long to convert are FormationViolations too, with the CALL's id when its start is readable."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        if isinstance(text, str) and not text.startswith("\ufeff"):
+            data = _DECODER.decode(text)
+        else:  # json.loads says what is wrong with these
+            data = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         found = _CALL_PREFIX.match(text)
@@ -179,7 +187,7 @@ def parse_frame(text: str) -> Frame:
 
 
 def _dump(data: list[Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(data)
 
 
 def encode_call(unique_id: str, action: str, payload: dict[str, Any]) -> Call:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 def format_time(epoch_s: float) -> str:
     """``2026-02-01T20:53:32.486Z`` for a POSIX time in seconds (millisecond precision)."""
-    moment = datetime.fromtimestamp(epoch_s, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat truncates to milliseconds as microsecond // 1000 does; its offset is "+00:00" (UTC).
+    return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> float:

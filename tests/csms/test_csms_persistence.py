@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import aiosqlite
 import pytest
 from csms_kit import Api, Stations, answered
 
 from csms.app import CsmsServer
 from csms.db import SchemaTooNew, migrate
+from csms.sqlite import Database
 from csms.store import BASE_SCHEMA, MIGRATIONS
 from ocppj.timefmt import format_time
 
@@ -106,7 +106,7 @@ async def test_a_database_from_a_newer_csms_is_not_opened(tmp_path: Path) -> Non
 
 async def test_a_failed_migration_leaves_the_database_as_it_was(tmp_path: Path) -> None:
     db_path = tmp_path / "half.sqlite3"
-    async with aiosqlite.connect(db_path) as db:
+    async with await Database.open(db_path) as db:
         good = "CREATE TABLE first (x);"
         broken = "CREATE TABLE second (x); CREATE TABLE second (y);"
         assert await migrate(db, base_schema="", migrations=(good,)) == 1

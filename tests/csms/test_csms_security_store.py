@@ -4,19 +4,19 @@ the stations' events are all kept."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
-
-import aiosqlite
 
 from csms.db import migrate
 from csms.security_store import SecurityStore
+from csms.sqlite import Database
 from csms.store import BASE_SCHEMA, MIGRATIONS
 
 
 async def test_the_csms_s_own_events_are_capped_and_the_stations_kept(tmp_path: Path) -> None:
-    async with aiosqlite.connect(tmp_path / "s.sqlite3") as db:
+    async with await Database.open(tmp_path / "s.sqlite3") as db:
         await migrate(db, base_schema=BASE_SCHEMA, migrations=MIGRATIONS)
-        db.row_factory = aiosqlite.Row
+        db.row_factory = sqlite3.Row
         store = SecurityStore(db, asyncio.Lock(), max_csms_events=3)
         for number in range(5):
             for source in ("csms", "station"):
