@@ -52,7 +52,7 @@ from csms.commands import (
 )
 from csms.credentials import hash_password
 from csms.files import FileServer
-from csms.gate import Gate, default_max_connections
+from csms.gate import Gate, default_max_connections, raise_descriptor_limit
 from csms.operator import OperatorRoutes, known_station
 from csms.policy import Policy, TriggeredMessages, retry_after_s, unregistered_refusal
 from csms.security import Admission, SecurityLog
@@ -1199,11 +1199,13 @@ async def serve(
     tls: TlsSettings | None = None,
     tls_port: int = 0,
     mtls_port: int = 0,
+    max_connections: int | None = None,
 ) -> None:
     """Run the bundled CSMS until cancelled or sent SIGTERM (``ocpp-harness csms [--strict] [--tls-dir certs/]``),
     then shut down cleanly: every station gets a close frame 1001 (RFC 6455 §7.4.1) and the database is closed.
     Without ``api_token`` one is drawn and printed once on stdout, for the operator to hand to the harness; a
     given one is not echoed."""
+    raise_descriptor_limit()
     loop = asyncio.get_running_loop()
     stop: asyncio.Future[None] = loop.create_future()
 
@@ -1221,6 +1223,7 @@ async def serve(
         tls=tls,
         tls_port=tls_port,
         mtls_port=mtls_port,
+        max_connections=max_connections,
     ) as server:
         mode = " in strict mode" if strict else ""
         print(f"CSMS listening on {server.ws_url} (API {server.api_url}){mode}", flush=True)

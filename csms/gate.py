@@ -7,7 +7,9 @@ descriptor forever, and enough of them lock real stations out. So:
   (RFC 9110 §15.6.4, §10.2.3), which a charger understands as "reconnect later", and closed;
 - a connection whose first request has not arrived, complete, within ``handshake_timeout_s`` is dropped (it
   sent nothing, or headers a byte at a time);
-- the default limit stays below the process's file-descriptor limit, leaving room for the database and logs.
+- the default limit stays below the process's file-descriptor limit, leaving room for the database and logs;
+  ``ocpp-harness csms`` first raises its soft limit to the hard one (:func:`raise_descriptor_limit`), as servers
+  do, since a soft limit of 1,024 would hold a fleet to under a thousand stations.
 
 What happens after the first request is the server's: idle HTTP keep-alive connections close after their own
 timeout, and a websocket is kept alive or found dead by ping/pong (RFC 6455 §5.5.2, :mod:`csms.app`).
@@ -25,7 +27,7 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_MAX_CONNECTIONS = 10_000
 _RESERVED_DESCRIPTORS = 64  # the database, its WAL, the listening socket, log files, uploads in flight
 _RETRY_AFTER_S = 10
 _BUSY = (
@@ -40,6 +42,18 @@ def default_max_connections() -> int:
     if soft == resource.RLIM_INFINITY:
         return DEFAULT_MAX_CONNECTIONS
     return max(1, min(DEFAULT_MAX_CONNECTIONS, soft - _RESERVED_DESCRIPTORS))
+
+
+def raise_descriptor_limit() -> int:
+    """Raise this process's soft RLIMIT_NOFILE to its hard limit (no privilege needed); the soft limit now."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft >= hard:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):
+        return soft
+    return hard
 
 
 class _Busy(asyncio.Protocol):

@@ -92,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     csms.add_argument("--port", type=int, default=9000)
     csms.add_argument("--db", default="csms.sqlite3", help="SQLite file")
     csms.add_argument(
+        "--max-connections",
+        type=int,
+        help="connections held at once, one more is answered 503 (default: 10,000, below the file-descriptor limit)",
+    )
+    csms.add_argument(
         "--strict",
         action="store_true",
         help="behave like a strict third-party CSMS (the rules are listed in csms/policy.py)",
@@ -240,6 +245,9 @@ def _csms(args: argparse.Namespace) -> int:
     from csms.tls import TlsError, TlsSettings
 
     host, port = args.host, args.port
+    if args.max_connections is not None and args.max_connections < 1:
+        print("error: --max-connections must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     try:
         tls = TlsSettings.from_options(
             tls_dir=args.tls_dir,
@@ -265,6 +273,7 @@ def _csms(args: argparse.Namespace) -> int:
                 tls=tls,
                 tls_port=args.tls_port,
                 mtls_port=args.mtls_port,
+                max_connections=args.max_connections,
             )
         )
     except OSError as exc:

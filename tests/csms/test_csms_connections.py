@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from csms.app import CsmsServer
 from csms.commands import CallTimedOut, Outbox
+from csms.gate import DEFAULT_MAX_CONNECTIONS, default_max_connections, raise_descriptor_limit
 from csms.store import Store
 
 BOUND_S = 10.0  # the longest a test waits for the CSMS to act; the CSMS's own timeouts are far shorter
@@ -229,3 +231,17 @@ def test_sigterm_closes_every_station_with_1001(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_and_bounds_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fleet is held to the file-descriptor limit, not to a soft limit of 1,024 (csms.gate)."""
+    limits = {"now": (1024, 20_000)}
+    monkeypatch.setattr(resource, "getrlimit", lambda _: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", lambda _, value: limits.update(now=value))
+    assert default_max_connections() == 1024 - 64
+    assert raise_descriptor_limit() == 20_000 and limits["now"] == (20_000, 20_000)
+    assert default_max_connections() == DEFAULT_MAX_CONNECTIONS == 10_000
+    limits["now"] = (4096, 4096)  # nothing to raise
+    assert raise_descriptor_limit() == 4096 and default_max_connections() == 4096 - 64
