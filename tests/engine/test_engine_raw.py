@@ -174,12 +174,13 @@ def test_expand_repeats_text_and_reports_keep_it_short(tmp_path: Path) -> None:
     assert len(raw_record.label) < 200  # the text as written, not the 100 kB frame
 
 
-def handshake_engine(tmp_path: Path, options: str) -> Any:
+def probe_engine(tmp_path: Path, options: str, *, kind: str = "handshake") -> Any:
+    """An engine whose one step is a ``handshake`` (or ``connect``) of ``${station_id}`` with ``options``."""
     from harness.scenario.engine import Engine, EngineSettings
     from simulator.model import StationSpec
     from tests.engine.test_engine import VARIABLES, scenario
 
-    steps = f"\n  - handshake: ${{station_id}}\n    {options}\n"
+    steps = f"\n  - {kind}: ${{station_id}}\n    {options}\n"
     return Engine(
         scenario(tmp_path, steps),
         station_spec=StationSpec(station_id="CP_1"),
@@ -227,7 +228,7 @@ def test_a_handshake_step_judges_the_answer_before_the_upgrade(
 ) -> None:
     """OCPP-J 1.6 §3.2: the status, exactly one offered subprotocol, or no header and a close; the probe runs before
     the station is switched on (the request is the engine's first output, no connection wanted yet)."""
-    engine = handshake_engine(tmp_path, options)
+    engine = probe_engine(tmp_path, options)
     assert not engine.wants_connection()
     [request] = engine.driver_requests()
     assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "handshake", "CP_1")
@@ -237,20 +238,6 @@ def test_a_handshake_step_judges_the_answer_before_the_upgrade(
     if message is not None:
         assert (engine.outcome.message or "").startswith(message), engine.outcome.message
     assert [w.category for w in engine.warnings] == (["should"] if "should" in options else [])
-
-
-def connect_engine(tmp_path: Path, options: str, *, kind: str = "connect") -> Any:
-    from harness.scenario.engine import Engine, EngineSettings
-    from simulator.model import StationSpec
-    from tests.engine.test_engine import VARIABLES, scenario
-
-    return Engine(
-        scenario(tmp_path, f"\n  - {kind}: ${{station_id}}\n    {options}\n"),
-        station_spec=StationSpec(station_id="CP_1"),
-        variables=VARIABLES,
-        settings=EngineSettings(station_id="CP_1", connector_id=1),
-        now=1000.0,
-    )
 
 
 @pytest.mark.parametrize(
@@ -286,7 +273,7 @@ def test_a_connect_step_asks_for_its_connection_and_judges_what_became_of_it(
 ) -> None:
     """The connect step is a driver request the runtime performs (harness.connect), before the station is switched
     on; the engine judges the reply alone: upgraded or refused as expected, and every TLS property that failed."""
-    engine = connect_engine(tmp_path, options)
+    engine = probe_engine(tmp_path, options, kind="connect")
     assert not engine.wants_connection()
     [request] = engine.driver_requests()
     assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "connect", "CP_1")
@@ -311,7 +298,7 @@ def test_a_refusal_either_way_passes_and_says_which_on_the_octt_axis(
     tmp_path: Path, reply: HandshakeReply, verdict: Verdict, seen: str | None
 ) -> None:
     """TC_088_CSMS: a refused upgrade or OCPP-J 1.6 §3.2's 101 without the header and a close."""
-    engine = handshake_engine(tmp_path, "subprotocols: [ocpp0.1]\n    expect_refusal: true")
+    engine = probe_engine(tmp_path, "subprotocols: [ocpp0.1]\n    expect_refusal: true")
     [request] = engine.driver_requests()
     assert request.payload["await_close"] is True
     engine.driver_done(request.request_id, DriverOutcome(True, handshake=reply), 1000.1)
