@@ -139,6 +139,7 @@ class TestData:
     # TC_079), "signature" and "signing certificate" (SignedUpdateFirmware of test.firmware_url, TC_080). The
     # bundled CSMS's are taken from its PKI and file server.
     root_certificate: str | None = None
+    additional_root_certificate: str | None = None  # OCTT's "Root 2" (TC_076): installed, then deleted
     log_location: str | None = None
     firmware_signature: str | None = None
     firmware_signing_certificate: str | None = None
@@ -161,6 +162,7 @@ class TestData:
             "test.diagnostics_location": self.diagnostics_location,
             "test.reservation_expiry_s": self.reservation_expiry_s,
             "test.root_certificate": _read_pem(self.root_certificate),
+            "test.additional_root_certificate": _read_pem(self.additional_root_certificate),
             "test.log_location": self.log_location,
             "test.firmware_signature": self.firmware_signature,
             "test.firmware_signing_certificate": _read_pem(self.firmware_signing_certificate),
@@ -721,6 +723,9 @@ def _test_data(r: _Reader, raw: Any, *, profiles: tuple[str, ...], bundled: bool
             entry.get("reservation_expiry_s", 300), "test_data.reservation_expiry_s", minimum=1
         ),
         root_certificate=r.file(entry.get("root_certificate"), "test_data.root_certificate"),
+        additional_root_certificate=r.file(
+            entry.get("additional_root_certificate"), "test_data.additional_root_certificate"
+        ),
         log_location=r.optional_string(entry.get("log_location"), "test_data.log_location"),
         firmware_signature=r.optional_string(entry.get("firmware_signature"), "test_data.firmware_signature"),
         firmware_signing_certificate=r.file(

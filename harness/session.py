@@ -175,7 +175,8 @@ def _bundled_pki(target: Target, folder: Path) -> PkiFiles | None:
 
 def _with_pki(target: Target, pki: PkiFiles) -> Target:
     """The target with what the bundled CSMS's PKI gives: client certificates of its profile-3 stations that name
-    none, the PKI folder, the root certificate and the signed firmware image as test data (TC_075, TC_080)."""
+    none, the PKI folder, and as test data the root certificate (TC_075), a second root (the PKI's other root,
+    TC_076) and the signed firmware image (TC_080)."""
     from cryptography.hazmat.primitives import serialization
 
     from csms.files import DEFAULT_FIRMWARE_NAME, firmware_image
@@ -200,6 +201,7 @@ def _with_pki(target: Target, pki: PkiFiles) -> Target:
     test_data = replace(
         data,
         root_certificate=data.root_certificate or str(pki.ca.certificate),
+        additional_root_certificate=data.additional_root_certificate or str(pki.bad.untrusted_ca.certificate),
         firmware_signature=signature,
         firmware_signing_certificate=data.firmware_signing_certificate or str(signing.certificate),
     )

@@ -74,6 +74,7 @@ from simulator.model import CallRefused, ChargePoint, ConnectionSettings, Outgoi
 # OCTT's own test cases: the OCTT-compatibility axis applies to them (reference §5.6).
 _OCTT_CASE = re.compile(r"^TC_\d")
 
+_REFUSED = re.compile(r"^HTTP 40[13] during the websocket handshake")  # simulator.transport.ConnectFailure("http")
 _BROKEN_RULES = (ConformanceFailure, HarnessError, matchers.UnresolvedVariable)
 _MAX_ERRORS_PER_INPUT = 10
 
@@ -410,9 +411,22 @@ class Engine:
         self._guard(now, run)
 
     def connection_failed(self, now: float, *, url: str, detail: str) -> None:
+        """A connection the station wanted did not open. Refused with HTTP 401/403 after the station had been
+        admitted in this case, it is the CSMS's doing: it turned down the credentials it gave the station itself
+        (a new password, TC_073, A01.FR.03; a certificate it issued, TC_074) or the profile it raised (TC_083).
+        Anything else, and a first connection refused, is the harness's or the target's (ERROR)."""
+
         def run() -> None:
             self.records.append(WireRecord("*", now, f"connection to {url} failed: {detail}"))
             self.station.connection_failed(self._station_time(now), detail)
+            if self._ever_connected and self._phase in ("steps", "drain") and _REFUSED.match(detail):
+                raise ConformanceFailure(
+                    f"the CSMS refused the station's reconnection to {url} ({detail}), made with the credentials, "
+                    "certificate and security profile the case left it with",
+                    reference=self._scenario_reference(),
+                    expected="the upgrade (HTTP 101)",
+                    actual=detail,
+                )
             raise HarnessError(f"cannot open the websocket {url}: {detail}")
 
         self._guard(now, run)
@@ -924,6 +938,19 @@ class Engine:
         TC_076), complete the step."""
         if step.match is not None:
             self._require(step, step.match, call.payload, what=call.action)
+        if step.station_answer is not None:
+            expected = matchers.resolve(step.station_answer, self.variables)
+            mismatches = matchers.match(expected, answered if answered is not None else {})
+            if mismatches:
+                raise ConformanceFailure(
+                    f"the station did not take the CSMS's {call.action}: its answer "
+                    + (matchers.render(answered) if answered is not None else "was a CALLERROR")
+                    + " does not match: "
+                    + "; ".join(str(m) for m in mismatches),
+                    reference=step.ref or self._scenario_reference(),
+                    expected=expected,
+                    actual=answered,
+                )
         self._capture(step.capture, request=call.payload, response=answered)
         self._complete_step(now)
 

@@ -84,7 +84,7 @@ _CLEANUP_KINDS = ("trigger", "configure", "act")
 _PATTERN_FIELDS = {
     "send": ("expect", "should"),
     "exchange": ("request", "expect", "should"),
-    "expect_call": ("match",),
+    "expect_call": ("match", "station_answer"),
     "raw": ("expect",),
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
@@ -670,6 +670,10 @@ class _Semantics:
                     f"a handshake step needs exactly one of {', '.join(_HANDSHAKE_EXPECTATIONS)}"
                     + (f"; it has {', '.join(given)}" if given else ""),
                 )
+        if kind == "expect_call" and "station_answer" in step and ("reply" in step or "reply_error" in step):
+            self._document.problem(
+                (*path, "station_answer"), "station_answer judges the station's own answer: drop reply", at_key=True
+            )
         if kind == "connect" and step.get("auth") == "none" and ("username" in step or "password" in step):
             self._document.problem(path, "a connect step with 'auth: none' sends no username or password")
         if kind == "act" and "simulated_offline_s" in step and action != "go_online":
@@ -1081,6 +1085,7 @@ def _build_step(ref: _StepRef) -> Step:
             match=raw.get("match"),
             reply=raw.get("reply"),
             reply_error=raw.get("reply_error"),
+            station_answer=raw.get("station_answer"),
             capture=raw.get("capture", {}),
             timeout_s=_number(raw.get("timeout_s")),
         )

@@ -101,6 +101,7 @@ class ExpectCall(Step):
     match: Any = None
     reply: Mapping[str, Any] | None = None
     reply_error: str | None = None
+    station_answer: Any = None  # the station's own answer must match it: it judged the CALL (a chain, hash data)
     capture: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float | None = None
 

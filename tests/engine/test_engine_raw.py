@@ -176,18 +176,9 @@ def test_expand_repeats_text_and_reports_keep_it_short(tmp_path: Path) -> None:
 
 def probe_engine(tmp_path: Path, options: str, *, kind: str = "handshake") -> Any:
     """An engine whose one step is a ``handshake`` (or ``connect``) of ``${station_id}`` with ``options``."""
-    from harness.scenario.engine import Engine, EngineSettings
-    from simulator.model import StationSpec
-    from tests.engine.test_engine import VARIABLES, scenario
+    from tests.engine.test_engine import bare_engine
 
-    steps = f"\n  - {kind}: ${{station_id}}\n    {options}\n"
-    return Engine(
-        scenario(tmp_path, steps),
-        station_spec=StationSpec(station_id="CP_1"),
-        variables=VARIABLES,
-        settings=EngineSettings(station_id="CP_1", connector_id=1),
-        now=1000.0,
-    )
+    return bare_engine(tmp_path, f"\n  - {kind}: ${{station_id}}\n    {options}\n")
 
 
 @pytest.mark.parametrize(
