@@ -217,6 +217,10 @@ class _Check:
             if station.basic_auth_password:
                 values = {"station_id": station.id, "password": station.basic_auth_password}
                 await self.request(driver, "set_basic_auth_password", values, f"set_basic_auth_password {station.id}")
+            if station.security_profile > 0 and "security_profile" in driver.requests:
+                values = {"station_id": station.id, "operation": "provision"}
+                values["payload"] = {"security_profile": station.security_profile}
+                await self.request(driver, "security_profile", values, f"security_profile {station.id}")
 
     async def station(self, role: str, driver: Driver, *, trigger: bool) -> None:
         """Handshake and boot (and for the default station, the GetConfiguration trigger) in one connection."""
@@ -280,15 +284,16 @@ class _Check:
             self.add(_outcome_item(f"{label} {station.id}", outcome))
 
     def coverage(self, driver: HttpDriver, scenarios: Iterable[Scenario]) -> None:
-        """Every trigger and configure operation the run would ask for has a request (a route, the fallback
-        trigger, or a named request), so none of them becomes an ERROR for a missing template."""
+        """Every trigger and configure operation the run would ask for, cleanups included, has a request (a route,
+        the fallback trigger, or a named request), so none of them becomes an ERROR (or a cleanup left undone) for
+        a missing template."""
         target = self.target
         steps = [
             step
             for scenario in scenarios
             if scenario.profile in target.profiles
             and scenario.additional_question in (None, *target.additional_questions)
-            for step in scenario.steps
+            for step in (*scenario.steps, *scenario.cleanup)
         ]
         actions = sorted({step.action for step in steps if isinstance(step, Trigger)})
         operations = sorted({step.operation for step in steps if isinstance(step, Configure)})

@@ -134,6 +134,15 @@ class TestData:
     firmware_url: str | None = None  # UpdateFirmware.location (TC_044); the bundled CSMS serves one by default
     diagnostics_location: str | None = None  # GetDiagnostics.location (TC_045); the bundled CSMS takes uploads
     reservation_expiry_s: int = 300  # ReserveNow.expiryDate = now + this (TC_047: "Configured Expiry Date Offset")
+    # The security cases (reference §2.7): OCTT's "root certificates" (a PEM file: InstallCertificate, TC_075, TC_076,
+    # TC_078; also the ManufacturerRootCertificate that signed firmware chains to, TC_080), "log location" (GetLog,
+    # TC_079), "signature" and "signing certificate" (SignedUpdateFirmware of test.firmware_url, TC_080). The
+    # bundled CSMS's are taken from its PKI and file server.
+    root_certificate: str | None = None
+    additional_root_certificate: str | None = None  # OCTT's "Root 2" (TC_076): installed, then deleted
+    log_location: str | None = None
+    firmware_signature: str | None = None
+    firmware_signing_certificate: str | None = None
 
     @property
     def schedule_limit(self) -> float:
@@ -152,7 +161,29 @@ class TestData:
             "test.firmware_url": self.firmware_url,
             "test.diagnostics_location": self.diagnostics_location,
             "test.reservation_expiry_s": self.reservation_expiry_s,
+            "test.root_certificate": _read_pem(self.root_certificate),
+            "test.additional_root_certificate": _read_pem(self.additional_root_certificate),
+            "test.log_location": self.log_location,
+            "test.firmware_signature": self.firmware_signature,
+            "test.firmware_signing_certificate": _read_pem(self.firmware_signing_certificate),
         }
+
+    def summary(self) -> dict[str, Any]:
+        """As the report shows it: certificate files by their path, not their text."""
+        shown = {name.removeprefix("test."): value for name, value in self.variables().items()}
+        shown.update(
+            root_certificate=self.root_certificate, firmware_signing_certificate=self.firmware_signing_certificate
+        )
+        return shown
+
+
+def _read_pem(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"cannot read {path}: {exc}") from None
 
 
 TEST_DATA_VARIABLES = tuple(TestData().variables())
@@ -163,6 +194,7 @@ TEST_DATA_VARIABLES = tuple(TestData().variables())
 TIME_VARIABLES = ("time.now", "time.reservation_expiry", "time.schedule_end", "time.yesterday", "time.tomorrow")
 BUNDLED_FIRMWARE_PATH = "/files/firmware/ocpp-harness-firmware-1.1.0.bin"  # served by the bundled CSMS
 BUNDLED_DIAGNOSTICS_PATH = "/files/diagnostics/"  # the bundled CSMS takes uploads under it (HTTP PUT)
+BUNDLED_LOGS_PATH = "/files/logs/"  # and log uploads (GetLog, TC_079) under this one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,6 +239,9 @@ class Target:
     provision: bool
     deviations: tuple[Deviation, ...] = ()
     test_data: TestData = field(default_factory=TestData)
+    # A test PKI in the layout of ``ocpp-harness certs``: the one a bundled CSMS serves with, and for any CSMS the
+    # certificates of the negative connect steps (bad/: untrusted, expired, wrong CN).
+    certs: str | None = None
 
     def deviation(self, case_id: str, scenario_id: str) -> Deviation | None:
         """The deviation declared for a case: one naming the exact case id wins over one naming its scenario."""
@@ -246,15 +281,20 @@ class Target:
                 f"'endpoints' has no profile_{wanted}"
             ) from None
 
-    def with_endpoint_urls(self, *, ws_url: str, api_url: str) -> Target:
+    def with_endpoint_urls(
+        self, *, ws_url: str, api_url: str, tls_urls: Mapping[int, str] | None = None, ca_file: str | None = None
+    ) -> Target:
         """The same target, pointed at a CSMS started by the harness (``csms.bundled``): its file server is the
-        default firmware URL and diagnostics location."""
+        default firmware URL, diagnostics and log location. ``tls_urls``: the wss endpoints of profiles 2 and 3,
+        whose server certificates chain to ``ca_file``."""
         endpoints = {profile: Endpoint(ws_url, api_url) for profile in (0, 1)}
+        endpoints.update({profile: Endpoint(url, api_url, ca_file) for profile, url in (tls_urls or {}).items()})
         data = self.test_data
         test_data = replace(
             data,
             firmware_url=data.firmware_url or api_url + BUNDLED_FIRMWARE_PATH,
             diagnostics_location=data.diagnostics_location or api_url + BUNDLED_DIAGNOSTICS_PATH,
+            log_location=data.log_location or api_url + BUNDLED_LOGS_PATH,
         )
         return replace(self, endpoints=endpoints, test_data=test_data)
 
@@ -303,7 +343,8 @@ class Target:
                 "pause_between_cases_s": self.timeouts.pause_between_cases_s,
             },
             "deviations": [{"case": d.case, "reason": d.reason} for d in self.deviations],
-            "test_data": {name.removeprefix("test."): value for name, value in self.test_data.variables().items()},
+            "test_data": self.test_data.summary(),
+            "certs": self.certs,
         }
 
     def _driver_summary(self) -> dict[str, Any]:
@@ -440,6 +481,7 @@ _TOP = (
     "provision",
     "deviations",
     "test_data",
+    "certs",
 )
 _STATION = (
     "id",
@@ -647,7 +689,19 @@ def parse_target(raw: Any, path: str) -> Target:
         provision=r.boolean(top.get("provision", bundled), "provision"),
         deviations=deviations,
         test_data=test_data,
+        certs=_certs(r, top.get("certs")),
     )
+
+
+def _certs(r: _Reader, raw: Any) -> str | None:
+    """``certs: DIR``: a folder ``ocpp-harness certs`` wrote (it has a manifest.json)."""
+    if raw is None:
+        return None
+    text = r.string(raw, "certs")
+    path = Path(text) if Path(text).is_absolute() else Path(r.path).parent / text
+    if not (path / "manifest.json").is_file():
+        raise r.fail("certs", f"{str(path)!r} is not a test PKI of ocpp-harness certs (no manifest.json in it)")
+    return str(path)
 
 
 def _test_data(r: _Reader, raw: Any, *, profiles: tuple[str, ...], bundled: bool) -> TestData:
@@ -667,6 +721,15 @@ def _test_data(r: _Reader, raw: Any, *, profiles: tuple[str, ...], bundled: bool
         diagnostics_location=r.optional_string(entry.get("diagnostics_location"), "test_data.diagnostics_location"),
         reservation_expiry_s=r.integer(
             entry.get("reservation_expiry_s", 300), "test_data.reservation_expiry_s", minimum=1
+        ),
+        root_certificate=r.file(entry.get("root_certificate"), "test_data.root_certificate"),
+        additional_root_certificate=r.file(
+            entry.get("additional_root_certificate"), "test_data.additional_root_certificate"
+        ),
+        log_location=r.optional_string(entry.get("log_location"), "test_data.log_location"),
+        firmware_signature=r.optional_string(entry.get("firmware_signature"), "test_data.firmware_signature"),
+        firmware_signing_certificate=r.file(
+            entry.get("firmware_signing_certificate"), "test_data.firmware_signing_certificate"
         ),
     )
     if data.number_phases > 3:
@@ -794,6 +857,9 @@ def scenario_variables(target: Target, station: StationTarget, token_type: str =
         "expired_token": chosen.expired or central.expired,
         "invalid_token": chosen.invalid or target.invalid_token,
         "id_tag_parent": target.parent_id_tag,
+        # the station's credentials as the target gives them (a case that changed them puts them back in cleanup)
+        "station.basic_auth_password": station.basic_auth_password,
+        "station.security_profile": station.security_profile,
     }
     for kind, tokens in target.tokens.items():
         variables[f"tokens.{kind}.valid"] = tokens.valid

@@ -14,13 +14,13 @@ import base64
 import os
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from harness.config import Target
 from harness.drivers import Driver
-from harness.scenario.engine import HANDSHAKE, DriverOutcome, HandshakeReply
+from harness.scenario.engine import CONNECT, HANDSHAKE, DriverOutcome, HandshakeReply
 
 if TYPE_CHECKING:
     from harness.results import Verdict
@@ -116,7 +116,8 @@ async def _close_code(reader: asyncio.StreamReader, timeout_s: float) -> int | N
 
 class HandshakeProbes:
     """The case's driver, with the engine's ``handshake`` requests performed here against ``ws_url`` (with the
-    station's ``headers`` and, for wss, its ``ssl_context``)."""
+    station's ``headers`` and, for wss, its ``ssl_context``), and its ``connect`` requests by ``connect``
+    (:mod:`harness.connect`)."""
 
     def __init__(
         self,
@@ -125,16 +126,20 @@ class HandshakeProbes:
         ws_url: str,
         headers: Mapping[str, str],
         ssl_context: ssl.SSLContext | None = None,
+        connect: Callable[[dict[str, Any]], Awaitable[DriverOutcome]] | None = None,
     ) -> None:
         self._driver = driver
         self._ws_url = ws_url
         self._headers = dict(headers)
         self._ssl_context = ssl_context
+        self._connect = connect
 
     async def trigger(self, *, station_id: str, action: str, payload: dict[str, Any]) -> DriverOutcome:
         return await self._driver.trigger(station_id=station_id, action=action, payload=payload)
 
     async def configure(self, *, station_id: str, operation: str, payload: dict[str, Any]) -> DriverOutcome:
+        if operation == CONNECT and self._connect is not None:
+            return await self._connect(payload)
         if operation != HANDSHAKE:
             return await self._driver.configure(station_id=station_id, operation=operation, payload=payload)
         url = f"{self._ws_url}/{quote(str(payload['station_id']), safe='')}"

@@ -164,7 +164,9 @@ async def replay(
                 elif kind == "driver":
                     engine.driver_done(item[1], item[2], clock.now())
                 elif kind == "transfer":
-                    engine.transfer_done(item[1], ok=item[2].ok, detail=item[2].detail, now=clock.now())
+                    engine.transfer_done(
+                        item[1], ok=item[2].ok, detail=item[2].detail, sha256=item[2].sha256, now=clock.now()
+                    )
                 engine.tick(clock.now())
             await send_queued()
         finally:

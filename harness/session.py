@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import TOKEN_TYPES, StationTarget, Target, scenario_variables
+from harness.connect import perform as perform_connect
 from harness.drivers import Driver, call_hook, make_driver
 from harness.handshake import HandshakeProbes
 from harness.outcomes import HarnessError, TargetError
@@ -29,11 +30,14 @@ from harness.report import write_reports
 from harness.report.trace import TraceWriter
 from harness.results import Finding, RunResult, ScenarioResult, Verdict
 from harness.runner import Clock, LinkFactory, replay
-from harness.scenario.engine import Engine, EngineSettings
+from harness.scenario.engine import DriverOutcome, Engine, EngineSettings
 from harness.scenario.model import Exchange, Location, Scenario
 from simulator import transport
 from simulator.model import ConnectionSettings, StationSpec
 from simulator.transport import LinkSettings
+
+if TYPE_CHECKING:
+    from csms.pki import PkiFiles
 
 _LAST_FRAMES = 12
 CLEANUP_RULE = "each case leaves the CSMS as it found it (OCTT D24 §1.2 general preconditions)"
@@ -78,12 +82,14 @@ class BundledCsms:
     """The bundled CSMS on its own event loop in a thread, for the whole session. ``api_token`` is the bearer
     token its API requires (csms.access); the harness's driver sends the same one."""
 
-    def __init__(self, db_path: Path, *, strict: bool = False, api_token: str) -> None:
+    def __init__(self, db_path: Path, *, strict: bool = False, api_token: str, pki: PkiFiles | None = None) -> None:
         self.db_path = db_path
         self.strict = strict
         self.api_token = api_token
+        self.pki = pki  # serve security profiles 2 (TLS) and 3 (mutual TLS) with it; None: plain ws only
         self.ws_url = ""
         self.api_url = ""
+        self.tls_urls: dict[int, str] = {}
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -99,13 +105,20 @@ class BundledCsms:
 
     async def _serve(self) -> None:
         from csms.app import CsmsServer
+        from csms.tls import TlsSettings
 
         self._loop = asyncio.get_running_loop()
         self._stop = self._loop.create_future()
         async with CsmsServer(
-            host="127.0.0.1", port=0, db_path=self.db_path, strict=self.strict, api_token=self.api_token
+            host="127.0.0.1",
+            port=0,
+            db_path=self.db_path,
+            strict=self.strict,
+            api_token=self.api_token,
+            tls=None if self.pki is None else TlsSettings.from_pki(self.pki),
         ) as server:
             self.ws_url, self.api_url = server.ws_url, server.api_url
+            self.tls_urls = {profile: url for profile, url in server.endpoint_urls.items() if profile >= 2}
             self._ready.set()
             await self._stop
 
@@ -116,10 +129,16 @@ class BundledCsms:
         fresh one is drawn for this run and never written anywhere."""
         auth = target.driver.auth
         token = auth.bearer if auth is not None and auth.bearer else secrets.token_urlsafe(32)
-        csms = cls(db_path, strict=target.strict, api_token=token)
+        pki = _bundled_pki(target, db_path.parent / "pki")
+        csms = cls(db_path, strict=target.strict, api_token=token, pki=pki)
         csms.start()
-        pointed = target.with_endpoint_urls(ws_url=csms.ws_url, api_url=csms.api_url).with_api_token(token)
-        return csms, pointed
+        pointed = target.with_endpoint_urls(
+            ws_url=csms.ws_url,
+            api_url=csms.api_url,
+            tls_urls=csms.tls_urls,
+            ca_file=None if pki is None else str(pki.ca.certificate),
+        ).with_api_token(token)
+        return csms, pointed if pki is None else _with_pki(pointed, pki)
 
     def start(self) -> None:
         self._thread.start()
@@ -134,6 +153,59 @@ class BundledCsms:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._release)
         self._thread.join(timeout=30)
+
+
+def _bundled_pki(target: Target, folder: Path) -> PkiFiles | None:
+    """The test PKI of a bundled CSMS whose target needs TLS (the Security profile, or a station on profile 2
+    or 3): the one ``certs`` names, else one written for this run into ``folder`` with a client certificate per
+    profile-3 station (the first one's are the bad certificates of the negative cases)."""
+    from csms.pki import PkiError, PkiFiles, write_test_pki
+
+    wanted = "Security" in target.profiles or any(s.security_profile >= 2 for s in target.stations.values())
+    if not wanted:
+        return None
+    try:
+        if target.certs is not None:
+            return PkiFiles.read(Path(target.certs))
+        ids = [s.id for s in target.stations.values() if s.security_profile == 3] or ["CP_1"]
+        return write_test_pki(folder, station_ids=ids, force=True)
+    except PkiError as exc:
+        raise TargetError(f"{target.path}: the bundled CSMS's test PKI: {exc}") from None
+
+
+def _with_pki(target: Target, pki: PkiFiles) -> Target:
+    """The target with what the bundled CSMS's PKI gives: client certificates of its profile-3 stations that name
+    none, the PKI folder, and as test data the root certificate (TC_075), a second root (the PKI's other root,
+    TC_076) and the signed firmware image (TC_080)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from csms.files import DEFAULT_FIRMWARE_NAME, firmware_image
+    from csms.pki import sign_firmware
+
+    stations = {
+        role: replace(
+            station,
+            client_certificate=str(pki.stations[station.id].certificate),
+            client_key=str(pki.stations[station.id].private_key),
+        )
+        if station.security_profile == 3 and station.client_certificate is None and station.id in pki.stations
+        else station
+        for role, station in target.stations.items()
+    }
+    data = target.test_data
+    signing = pki.firmware_signing
+    signature = data.firmware_signature
+    if signature is None and data.firmware_url is not None and data.firmware_url.endswith("/" + DEFAULT_FIRMWARE_NAME):
+        key = serialization.load_pem_private_key(signing.private_key.read_bytes(), password=None)
+        signature = sign_firmware(firmware_image(DEFAULT_FIRMWARE_NAME), key)  # type: ignore[arg-type]
+    test_data = replace(
+        data,
+        root_certificate=data.root_certificate or str(pki.ca.certificate),
+        additional_root_certificate=data.additional_root_certificate or str(pki.bad.untrusted_ca.certificate),
+        firmware_signature=signature,
+        firmware_signing_certificate=data.firmware_signing_certificate or str(signing.certificate),
+    )
+    return replace(target, stations=stations, certs=str(pki.folder), test_data=test_data)
 
 
 class Session:
@@ -373,8 +445,17 @@ async def replay_case(
     )
     links = link_factory(target, station)
     first = links(engine.connection_settings(clock.now()))
+
+    async def connect(payload: dict[str, Any]) -> DriverOutcome:
+        settings = engine.connection_settings(clock.now())
+        return await perform_connect(payload, target=target, station=station, settings=settings, links=links)
+
     probes = HandshakeProbes(
-        driver, ws_url=target.endpoint(station).ws_url, headers=first.headers, ssl_context=first.ssl_context
+        driver,
+        ws_url=target.endpoint(station).ws_url,
+        headers=first.headers,
+        ssl_context=first.ssl_context,
+        connect=connect,
     )
     await replay(engine, links=links, driver=probes, clock=clock, on_record=on_record)
     return engine

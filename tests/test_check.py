@@ -18,12 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def normalised(text: str) -> list[str]:
-    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:PORT", text)
     return re.sub(r"in \d+\.\d+ s$", "in T s", text.strip(), flags=re.M).splitlines()
 
 
 def bundled(tmp_path: Path, **changes: Any) -> Path:
+    """The bundled target with ``changes``, without its security stations (the first test checks those)."""
     document: dict[str, Any] = yaml.safe_load((ROOT / "targets" / "bundled.yaml").read_text(encoding="utf-8"))
+    document["stations"] = {role: document["stations"][role] for role in ("default", "boot")}
+    document["profiles"] = [profile for profile in document["profiles"] if profile != "Security"]
     driver = changes.pop("driver", {})
     document.update(changes)
     document["driver"].update(driver)
@@ -32,42 +35,83 @@ def bundled(tmp_path: Path, **changes: Any) -> Path:
     return path
 
 
-STATION_LINES = [
-    "PASS  websocket CP_1: ws://127.0.0.1:PORT/ocpp/CP_1, subprotocol ocpp1.6",
-    "PASS  boot CP_1: BootNotification.conf status Accepted",
-    "PASS  trigger GetConfiguration: POST http://127.0.0.1:PORT/api/octt/1.6/CP_1/get-configuration → HTTP 200 "
-    '{"configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "…',
-    "PASS  GetConfiguration reached the station: the CSMS sent it to CP_1",
-    "PASS  websocket CP_BOOT: ws://127.0.0.1:PORT/ocpp/CP_BOOT, subprotocol ocpp1.6",
-    "PASS  boot CP_BOOT: BootNotification.conf status Accepted",
-]
-
-
 def test_the_bundled_target_passes_every_item(capsys: pytest.CaptureFixture[str]) -> None:
+    """Its security stations too: profile 1 over ws with Basic auth, 2 over TLS, 3 over mutual TLS, each
+    provisioned with its profile."""
     path = ROOT / "targets" / "bundled.yaml"
     assert main(["check", "--target", str(path)]) == 0
     assert normalised(capsys.readouterr().out) == [
         f"ocpp-harness check: Bundled reference CSMS ({path})",
         "PASS  reach ws://127.0.0.1:PORT/ocpp: TCP connection accepted",
+        "PASS  reach wss://localhost:PORT/ocpp: TCP connection accepted",
+        "PASS  reach wss://localhost:PORT/ocpp: TCP connection accepted",
         "PASS  reach http://127.0.0.1:PORT: TCP connection accepted",
         "PASS  requests for the scenarios: every one they make has a template (CancelReservation, "
-        "ChangeAvailability, ChangeConfiguration, ClearCache, ClearChargingProfile, "
-        "GetCompositeSchedule, GetConfiguration, GetDiagnostics, GetLocalListVersion, "
+        "ChangeAvailability, ChangeConfiguration, ClearCache, ClearChargingProfile, DeleteCertificate, "
+        "ExtendedTriggerMessage, GetCompositeSchedule, GetConfiguration, GetDiagnostics, "
+        "GetInstalledCertificateIds, GetLocalListVersion, GetLog, InstallCertificate, "
         "RemoteStartTransaction, RemoteStopTransaction, ReserveNow, Reset, SendLocalList, "
-        "SetChargingProfile, TriggerMessage, UnlockConnector, UpdateFirmware, boot_answer)",
-        "PASS  create_station CP_1: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
-        '{"id": "CP_1", "connected": false, "registration_status": null, "boot": {"status…',
-        "PASS  create_station CP_BOOT: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
-        '{"id": "CP_BOOT", "connected": false, "registration_status": null, "boot": {"sta…',
-        *STATION_LINES,
-        "PASS  create_token CHECK-UNKNOWN_TOKEN_: POST http://127.0.0.1:PORT/api/octt/create-token → HTTP 201 "
-        '{"id_tag": "CHECK-UNKNOWN_TOKEN_", "status": "Accepted", "effective_status": "Ac…',
+        "SetChargingProfile, SignedUpdateFirmware, TriggerMessage, UnlockConnector, UpdateFirmware, "
+        "basic_auth_password, boot_answer, security_profile)",
+        'PASS  create_station CP_1: POST http://127.0.0.1:PORT/api/stations → HTTP 201 {"id": "CP_1", '
+        '"connected": false, "registration_status": null, "boot": {"status…',
+        'PASS  create_station CP_BOOT: POST http://127.0.0.1:PORT/api/stations → HTTP 201 {"id": '
+        '"CP_BOOT", "connected": false, "registration_status": null, "boot": {"sta…',
+        "PASS  create_station SerialNumbeBasic: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
+        '{"id": "SerialNumbeBasic", "connected": false, "registration_status": null, "boo…',
+        "PASS  set_basic_auth_password SerialNumbeBasic: POST "
+        'http://127.0.0.1:PORT/api/octt/set-basic-auth-password → HTTP 200 {"station_id": '
+        '"SerialNumbeBasic", "basic_auth": true}',
+        "PASS  security_profile SerialNumbeBasic: PUT "
+        'http://127.0.0.1:PORT/api/stations/SerialNumbeBasic/security-profile → HTTP 200 {"station_id": '
+        '"SerialNumbeBasic", "security_profile": 1, "profile_changed_at": …',
+        "PASS  create_station SerialNumberTls: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
+        '{"id": "SerialNumberTls", "connected": false, "registration_status": null, "boot…',
+        "PASS  set_basic_auth_password SerialNumberTls: POST "
+        'http://127.0.0.1:PORT/api/octt/set-basic-auth-password → HTTP 200 {"station_id": '
+        '"SerialNumberTls", "basic_auth": true}',
+        "PASS  security_profile SerialNumberTls: PUT "
+        'http://127.0.0.1:PORT/api/stations/SerialNumberTls/security-profile → HTTP 200 {"station_id": '
+        '"SerialNumberTls", "security_profile": 2, "profile_changed_at": "…',
+        'PASS  create_station SerialNumber: POST http://127.0.0.1:PORT/api/stations → HTTP 201 {"id": '
+        '"SerialNumber", "connected": false, "registration_status": null, "boot": …',
+        "PASS  security_profile SerialNumber: PUT "
+        'http://127.0.0.1:PORT/api/stations/SerialNumber/security-profile → HTTP 200 {"station_id": '
+        '"SerialNumber", "security_profile": 3, "profile_changed_at": "202…',
+        "PASS  create_station SerialNumberUpgrade: POST http://127.0.0.1:PORT/api/stations → HTTP 201 "
+        '{"id": "SerialNumberUpgrade", "connected": false, "registration_status": null, "…',
+        "PASS  set_basic_auth_password SerialNumberUpgrade: POST "
+        'http://127.0.0.1:PORT/api/octt/set-basic-auth-password → HTTP 200 {"station_id": '
+        '"SerialNumberUpgrade", "basic_auth": true}',
+        "PASS  security_profile SerialNumberUpgrade: PUT "
+        "http://127.0.0.1:PORT/api/stations/SerialNumberUpgrade/security-profile → HTTP 200 "
+        '{"station_id": "SerialNumberUpgrade", "security_profile": 1, "profile_changed_at…',
+        "PASS  websocket CP_1: ws://127.0.0.1:PORT/ocpp/CP_1, subprotocol ocpp1.6",
+        "PASS  boot CP_1: BootNotification.conf status Accepted",
+        "PASS  trigger GetConfiguration: POST http://127.0.0.1:PORT/api/octt/1.6/CP_1/get-configuration "
+        '→ HTTP 200 {"configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "…',
+        "PASS  GetConfiguration reached the station: the CSMS sent it to CP_1",
+        "PASS  websocket CP_BOOT: ws://127.0.0.1:PORT/ocpp/CP_BOOT, subprotocol ocpp1.6",
+        "PASS  boot CP_BOOT: BootNotification.conf status Accepted",
+        "PASS  websocket SerialNumbeBasic: ws://127.0.0.1:PORT/ocpp/SerialNumbeBasic, subprotocol ocpp1.6, "
+        "Basic auth as SerialNumbeBasic",
+        "PASS  boot SerialNumbeBasic: BootNotification.conf status Accepted",
+        "PASS  websocket SerialNumberTls: wss://localhost:PORT/ocpp/SerialNumberTls, subprotocol ocpp1.6, "
+        "Basic auth as SerialNumberTls",
+        "PASS  boot SerialNumberTls: BootNotification.conf status Accepted",
+        "PASS  websocket SerialNumber: wss://localhost:PORT/ocpp/SerialNumber, subprotocol ocpp1.6",
+        "PASS  boot SerialNumber: BootNotification.conf status Accepted",
+        "PASS  websocket SerialNumberUpgrade: ws://127.0.0.1:PORT/ocpp/SerialNumberUpgrade, subprotocol "
+        "ocpp1.6, Basic auth as SerialNumberUpgrade",
+        "PASS  boot SerialNumberUpgrade: BootNotification.conf status Accepted",
+        "PASS  create_token CHECK-UNKNOWN_TOKEN_: POST http://127.0.0.1:PORT/api/octt/create-token → "
+        'HTTP 201 {"id_tag": "CHECK-UNKNOWN_TOKEN_", "status": "Accepted", "effective_status": "Ac…',
         "SKIP  read_token: no driver.requests.read_token (optional: reads a token back)",
-        "PASS  boot_answer CP_BOOT: PUT http://127.0.0.1:PORT/api/stations/CP_BOOT/boot-answer → HTTP 200 "
-        '{"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
-        "PASS  boot_answer reset CP_BOOT: PUT http://127.0.0.1:PORT/api/stations/CP_BOOT/boot-answer → HTTP 200 "
-        '{"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
-        "check ok: 14 passed, 0 failed, 1 skipped in T s",
+        "PASS  boot_answer CP_BOOT: PUT http://127.0.0.1:PORT/api/stations/CP_BOOT/boot-answer → HTTP "
+        '200 {"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
+        "PASS  boot_answer reset CP_BOOT: PUT http://127.0.0.1:PORT/api/stations/CP_BOOT/boot-answer → "
+        'HTTP 200 {"id": "CP_BOOT", "connected": false, "registration_status": "Accepted", "boot":…',
+        "check ok: 35 passed, 0 failed, 1 skipped in T s",
     ]
 
 

@@ -107,7 +107,8 @@ def test_unknown_connector_is_the_first_connector_id_the_station_does_not_have()
             {"test_data": {"stack_levl": 2}},
             "t.yaml: test_data: unknown key 'stack_levl'; did you mean 'stack_level'? (allowed: stack_level, "
             "charging_rate_unit, limit, duration_s, start_period_s, number_phases, firmware_url, diagnostics_location, "
-            "reservation_expiry_s)",
+            "reservation_expiry_s, root_certificate, additional_root_certificate, log_location, firmware_signature, "
+            "firmware_signing_certificate)",
         ),
         (
             {"profiles": ["Core", "FirmwareManagement"]},

@@ -263,7 +263,9 @@ async def test_secrets_never_reach_the_outcome(api: ApiDouble) -> None:
     )
 
 
-async def test_provisioning_creates_stations_passwords_and_tokens(api: ApiDouble) -> None:
+async def test_provisioning_creates_stations_passwords_profiles_and_tokens(api: ApiDouble) -> None:
+    """In the order the bundled CSMS needs: the station, its password, then its security profile (which needs
+    the password, A00.FR.202)."""
     t = parse_target(
         {
             "endpoints": {"profile_1": {"ws_url": "ws://127.0.0.1:1/ocpp", "api_url": api.url}},
@@ -279,6 +281,7 @@ async def test_provisioning_creates_stations_passwords_and_tokens(api: ApiDouble
     assert api.seen == [
         Seen("POST", "/api/stations", {"id": "CP_1"}),
         Seen("POST", "/api/octt/set-basic-auth-password", {"station_id": "CP_1", "password": "pw-for-cp1"}),
+        Seen("PUT", "/api/stations/CP_1/security-profile", {"security_profile": 1}),
         Seen("POST", "/api/octt/create-token", {"token_id": "A", "status": "Accepted", "parent_id_tag": "G"}),
         Seen("POST", "/api/octt/create-token", {"token_id": "B", "status": "Blocked"}),
         Seen("POST", "/api/octt/create-token", {"token_id": "K", "status": "Accepted", "parent_id_tag": "G"}),

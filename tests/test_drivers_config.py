@@ -79,7 +79,7 @@ def document(**driver: Any) -> dict[str, Any]:
             {"requests": {"boot_anwser": {"path": "/x"}}},
             "t.yaml: driver.requests: unknown key 'boot_anwser'; did you mean 'boot_answer'? (allowed: trigger, "
             "create_station, set_basic_auth_password, create_token, read_token, before_case, after_case, "
-            "boot_answer)",
+            "boot_answer, basic_auth_password, security_profile)",
         ),
         (
             {"requests": {"trigger": {"path": "x/{action}"}}},

@@ -81,6 +81,11 @@ class HttpDriver:
                 await self.must(
                     "set_basic_auth_password", {"station_id": station.id, "password": station.basic_auth_password}
                 )
+            if station.security_profile > 0 and "security_profile" in self.requests:
+                payload = {"security_profile": station.security_profile}
+                await self.must(
+                    "security_profile", {"station_id": station.id, "operation": "provision", "payload": payload}
+                )
         for kind in TOKEN_TYPES:
             tokens = target.tokens.get(kind)
             if tokens is None:

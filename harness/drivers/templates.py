@@ -69,6 +69,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "path": "/api/octt/set-basic-auth-password",
             "body": {"station_id": "{station_id}", "password": "{password}"},
         },
+        "basic_auth_password": {
+            "method": "POST",
+            "path": "/api/octt/set-basic-auth-password",
+            "body": {"station_id": "{station_id}", "password": "{payload.password}"},
+        },
     },
     "bundled": {
         "trigger": {"method": "POST", "path": "/api/octt/1.6/{station_id}/{action_kebab}", "body": "{payload}"},
@@ -84,6 +89,16 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "body": {"station_id": "{station_id}", "password": "{password}"},
         },
         "boot_answer": {"method": "PUT", "path": "/api/stations/{station_id}/boot-answer", "body": "{payload}"},
+        "basic_auth_password": {
+            "method": "POST",
+            "path": "/api/octt/set-basic-auth-password",
+            "body": {"station_id": "{station_id}", "password": "{payload.password}"},
+        },
+        "security_profile": {
+            "method": "PUT",
+            "path": "/api/stations/{station_id}/security-profile",
+            "body": {"security_profile": "{payload.security_profile}"},
+        },
     },
 }
 

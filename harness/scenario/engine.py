@@ -43,6 +43,7 @@ from harness.scenario import matchers
 from harness.scenario.model import (
     Act,
     Configure,
+    Connect,
     Exchange,
     ExpectCall,
     ExpectNoCall,
@@ -73,6 +74,7 @@ from simulator.model import CallRefused, ChargePoint, ConnectionSettings, Outgoi
 # OCTT's own test cases: the OCTT-compatibility axis applies to them (reference §5.6).
 _OCTT_CASE = re.compile(r"^TC_\d")
 
+_REFUSED = re.compile(r"^HTTP 40[13] during the websocket handshake")  # simulator.transport.ConnectFailure("http")
 _BROKEN_RULES = (ConformanceFailure, HarnessError, matchers.UnresolvedVariable)
 _MAX_ERRORS_PER_INPUT = 10
 
@@ -104,6 +106,33 @@ class HandshakeReply:
     close_code: int | None = None
 
 
+CONNECT = "connect"  # the driver request of a connect step (harness.connect performs it)
+
+
+@dataclass(frozen=True)
+class TlsProperty:
+    """One TLS property of an endpoint as a connect step's ``check_tls`` found it (harness.tls_check): ``ok`` None
+    when this machine could not check it."""
+
+    name: str
+    ok: bool | None
+    expected: str
+    actual: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class ConnectReply:
+    """What became of a connect step's connection: ``opened`` (HTTP 101 with ocpp1.6), else the HTTP ``status`` the
+    CSMS refused it with (None: it aborted the TLS handshake or closed before answering) and ``detail``; the
+    endpoint's TLS ``properties`` when the step checked them."""
+
+    opened: bool
+    status: int | None = None
+    detail: str = ""
+    properties: tuple[TlsProperty, ...] = ()
+
+
 @dataclass(frozen=True)
 class DriverOutcome:
     """``ok`` is False when the driver could not make the CSMS act (API error, operator gave up). ``request``
@@ -118,6 +147,7 @@ class DriverOutcome:
     http_status: int | None = None
     answer: str = ""
     handshake: HandshakeReply | None = None
+    connect: ConnectReply | None = None
 
     @property
     def exchange(self) -> str:
@@ -153,6 +183,7 @@ class _StationExchange:
 class _CsmsCall:
     call: Call
     consumed: bool = False
+    answered: Mapping[str, Any] | None = None  # the station's CALLRESULT payload
 
 
 @dataclass
@@ -380,9 +411,22 @@ class Engine:
         self._guard(now, run)
 
     def connection_failed(self, now: float, *, url: str, detail: str) -> None:
+        """A connection the station wanted did not open. Refused with HTTP 401/403 after the station had been
+        admitted in this case, it is the CSMS's doing: it turned down the credentials it gave the station itself
+        (a new password, TC_073, A01.FR.03; a certificate it issued, TC_074) or the profile it raised (TC_083).
+        Anything else, and a first connection refused, is the harness's or the target's (ERROR)."""
+
         def run() -> None:
             self.records.append(WireRecord("*", now, f"connection to {url} failed: {detail}"))
             self.station.connection_failed(self._station_time(now), detail)
+            if self._ever_connected and self._phase in ("steps", "drain") and _REFUSED.match(detail):
+                raise ConformanceFailure(
+                    f"the CSMS refused the station's reconnection to {url} ({detail}), made with the credentials, "
+                    "certificate and security profile the case left it with",
+                    reference=self._scenario_reference(),
+                    expected="the upgrade (HTTP 101)",
+                    actual=detail,
+                )
             raise HarnessError(f"cannot open the websocket {url}: {detail}")
 
         self._guard(now, run)
@@ -461,14 +505,19 @@ class Engine:
                 step = self._current_step()
                 if isinstance(step, Handshake):
                     self._judge_handshake(step, outcome.handshake)
+                elif isinstance(step, Connect):
+                    self._judge_connect(step, outcome.connect)
                 self._complete_step(now)
 
         self._guard(now, run)
 
-    def transfer_done(self, job_id: int, *, ok: bool, detail: str, now: float) -> None:
+    def transfer_done(self, job_id: int, *, ok: bool, detail: str, now: float, sha256: bytes | None = None) -> None:
+        """A transfer the station asked for ended; ``sha256``: the digest of a downloaded body, over which a signed
+        firmware image is verified (whitepaper L01.FR.03)."""
+
         def run() -> None:
             self.records.append(WireRecord("*", now, f"transfer {job_id}: {'done' if ok else 'failed'} {detail}"))
-            self.station.transfer_finished(job_id, ok=ok, detail=detail, now=self._station_time(now))
+            self.station.transfer_finished(job_id, ok=ok, detail=detail, now=self._station_time(now), sha256=sha256)
 
         self._guard(now, run)
 
@@ -565,7 +614,9 @@ class Engine:
         recent = [
             self._driver_outcomes[request_id]
             for request_id, (index, name) in self._request_steps.items()
-            if self._index - 2 <= index <= self._index and request_id in self._driver_outcomes and name != HANDSHAKE
+            if self._index - 2 <= index <= self._index
+            and request_id in self._driver_outcomes
+            and name not in (HANDSHAKE, CONNECT)
         ]
         return f" (after {recent[-1].describe()})" if recent else ""
 
@@ -846,13 +897,15 @@ class Engine:
         if isinstance(step, ExpectCall) and step.action == call.action:
             self._run_expect_call(step, call, now)
             return
-        self._answer_csms_call(call, None, None, now)
+        answered = self._answer_csms_call(call, None, None, now)
         if self._phase == "steps":
-            self._csms_calls.append(_CsmsCall(call))
+            self._csms_calls.append(_CsmsCall(call, answered=answered))
 
     def _answer_csms_call(
         self, call: Call, reply: Mapping[str, Any] | None, reply_error: str | None, now: float
-    ) -> None:
+    ) -> Mapping[str, Any] | None:
+        """Answer the CSMS's CALL as the station (or the step) does; the CALLRESULT payload, None for a CALLERROR."""
+        payload: Mapping[str, Any] | None = None
         if reply_error is not None:
             frame_text = encode_error(call.unique_id, reply_error, "answer set by the scenario").raw
         else:
@@ -869,18 +922,36 @@ class Engine:
                     )
                 frame_text = encode_result(call.unique_id, payload).raw
         self._send_frame(frame_text)
+        return payload
 
     def _run_expect_call(self, step: ExpectCall, call: Call, now: float) -> None:
         reply = matchers.resolve(step.reply, self.variables) if step.reply is not None else None
-        self._answer_csms_call(call, reply, step.reply_error, now)
+        answered = self._answer_csms_call(call, reply, step.reply_error, now)
         self._csms_calls.append(_CsmsCall(call, consumed=True))
-        self._accept_expected_call(step, call, now)
+        self._accept_expected_call(step, call, now, answered=answered)
 
-    def _accept_expected_call(self, step: ExpectCall, call: Call, now: float) -> None:
-        """Check the CSMS's CALL against ``match`` (OCTT's field-by-field check), capture, complete the step."""
+    def _accept_expected_call(
+        self, step: ExpectCall, call: Call, now: float, *, answered: Mapping[str, Any] | None = None
+    ) -> None:
+        """Check the CSMS's CALL against ``match`` (OCTT's field-by-field check), capture (``response.``: the
+        station's answer, e.g. the hash data of GetInstalledCertificateIds that DeleteCertificate must repeat,
+        TC_076), complete the step."""
         if step.match is not None:
             self._require(step, step.match, call.payload, what=call.action)
-        self._capture(step.capture, request=call.payload, response=None)
+        if step.station_answer is not None:
+            expected = matchers.resolve(step.station_answer, self.variables)
+            mismatches = matchers.match(expected, answered if answered is not None else {})
+            if mismatches:
+                raise ConformanceFailure(
+                    f"the station did not take the CSMS's {call.action}: its answer "
+                    + (matchers.render(answered) if answered is not None else "was a CALLERROR")
+                    + " does not match: "
+                    + "; ".join(str(m) for m in mismatches),
+                    reference=step.ref or self._scenario_reference(),
+                    expected=expected,
+                    actual=answered,
+                )
+        self._capture(step.capture, request=call.payload, response=answered)
         self._complete_step(now)
 
     def _require(self, step: Step, pattern: Any, actual: Any, *, what: str) -> None:
@@ -905,7 +976,7 @@ class Engine:
         moved = False
         while self._phase == "steps" and self._index < len(self.scenario.steps):
             step = self.scenario.steps[self._index]
-            if not self._powered and not isinstance(step, Configure | Handshake):
+            if not self._powered and not isinstance(step, Configure | Handshake | Connect):
                 self._powered = True
             if not self._try_step(step, now):
                 break
@@ -957,10 +1028,26 @@ class Engine:
                 "station_id": step.station_id,
                 "subprotocols": list(step.subprotocols),
                 "timeout_s": wait_s,
-                "await_close": step.expect_close,
+                "await_close": step.expect_close or step.expect_refusal,
             }
             state.awaited_request = self._issue_request("configure", HANDSHAKE, payload, step_index=self._index)
             state.deadline = now + 2 * wait_s + self.settings.response_timeout_s
+        elif isinstance(step, Connect) and state.awaited_request is None:
+            wait_s = self._timeout(step)
+            payload = {
+                "station_id": step.station_id,
+                "profile": step.profile,
+                "auth": step.auth,
+                "username": step.username,
+                "password": step.password,
+                "certificate": step.certificate,
+                "tls_version": step.tls_version,
+                "check_tls": step.check_tls,
+                "timeout_s": wait_s,
+            }
+            state.awaited_request = self._issue_request("configure", CONNECT, payload, step_index=self._index)
+            # a TLS check makes some twenty handshakes, each within the step's time
+            state.deadline = now + (25 if step.check_tls else 2) * wait_s + self.settings.response_timeout_s
         return self._index != index_before
 
     def _issue_request(
@@ -1061,7 +1148,7 @@ class Engine:
                     f"the CSMS sent {step.action} before this step started, so its reply could not be set; "
                     "put the expect_call right after the step that causes the call"
                 )
-            self._accept_expected_call(step, early.call, now)
+            self._accept_expected_call(step, early.call, now, answered=early.answered)
             return
 
     # ------------------------------------------------------------------------------------------ raw frames
@@ -1155,6 +1242,9 @@ class Engine:
             + (f", Sec-WebSocket-Protocol: {', '.join(reply.protocols)}" if reply.protocols else "")
             + ("" if reply.close_code is None else f", then close {reply.close_code}")
         )
+        if step.expect_refusal:
+            self._judge_refusal(step, reply, shown)
+            return
         if step.expect_status is not None:
             expected, met = f"HTTP {step.expect_status}", reply.status == step.expect_status
         elif step.expect_subprotocol is not None:
@@ -1169,6 +1259,81 @@ class Engine:
         self._miss(
             step, f"the CSMS answered {shown} to a handshake offering {offered}", expected=expected, actual=shown
         )
+
+    def _judge_refusal(self, step: Handshake, reply: HandshakeReply, shown: str) -> None:
+        """OCPP-J 1.6 §3.2 says to upgrade without a Sec-WebSocket-Protocol header and close; OCTT's TC_088_CSMS
+        (as SteVe and EVtivity run it) takes a refused upgrade as well. Either passes; which one the CSMS chose is
+        reported on the OCTT-compatibility axis."""
+        offered = " / ".join(step.subprotocols) or "no subprotocol"
+        if reply.status >= 400:
+            self.warnings.append(
+                Finding(
+                    "octt",
+                    f"the CSMS refused the upgrade offering {offered} with HTTP {reply.status}: TC_088_CSMS accepts "
+                    "it; OCPP-J 1.6 §3.2 asks for HTTP 101 without Sec-WebSocket-Protocol, then a close",
+                    "TC_088_CSMS; OCPP-J 1.6 §3.2",
+                )
+            )
+            return
+        if reply.status == 101 and not reply.protocols and reply.close_code is not None:
+            self.warnings.append(
+                Finding(
+                    "octt",
+                    f"the CSMS upgraded a handshake offering {offered} without Sec-WebSocket-Protocol and closed it "
+                    f"({reply.close_code}), as OCPP-J 1.6 §3.2 says; TC_088_CSMS accepts it",
+                    "TC_088_CSMS; OCPP-J 1.6 §3.2",
+                )
+            )
+            return
+        self._miss(
+            step,
+            f"the CSMS answered {shown} to a handshake offering {offered}",
+            expected="an HTTP status >= 400, or HTTP 101 without Sec-WebSocket-Protocol and then a close",
+            actual=shown,
+        )
+
+    def _judge_connect(self, step: Connect, reply: ConnectReply | None) -> None:
+        """The endpoint's TLS properties, each (TC_086, TC_087), then whether the CSMS upgraded the connection or
+        refused it before any OCPP message."""
+        if reply is None:
+            raise HarnessError("the connect step got no connection result from the runtime")
+        reference = step.ref or self._scenario_reference()
+        failed = [p for p in reply.properties if p.ok is False]
+        for unchecked in (p for p in reply.properties if p.ok is None):
+            self.warnings.append(
+                Finding(
+                    "should",
+                    f"TLS property '{unchecked.name}' not checked on this machine: {unchecked.actual}",
+                    unchecked.reference,
+                )
+            )
+        if failed:
+            raise ConformanceFailure(
+                "the TLS endpoint fails "
+                + "; ".join(f"{p.name}: expected {p.expected}, got {p.actual} ({p.reference})" for p in failed),
+                reference=reference,
+                expected="; ".join(f"{p.name}: {p.expected}" for p in failed),
+                actual="; ".join(f"{p.name}: {p.actual}" for p in failed),
+            )
+        shown = (
+            "upgraded (HTTP 101)"
+            if reply.opened
+            else (f"refused with HTTP {reply.status}" if reply.status is not None else "refused")
+            + (f": {reply.detail}" if reply.detail else "")
+        )
+        if reply.opened != (step.expect == "accepted"):
+            made = _describe_connect(step)
+            expected = (
+                "the upgrade (HTTP 101, ocpp1.6)" if step.expect == "accepted" else "a refusal before the upgrade"
+            )
+            raise ConformanceFailure(
+                f"the CSMS {'upgraded' if reply.opened else 'refused'} a connection {made}"
+                + ("" if reply.opened else f" ({shown})"),
+                reference=reference,
+                expected=expected,
+                actual=shown,
+            )
+        self.records.append(WireRecord("*", self._state.started_at, f"connect {_describe_connect(step)}: {shown}"))
 
     def _check_exchange(self, step: StationCallStep, exchange: _StationExchange) -> None:
         action = exchange.frame.action
@@ -1290,7 +1455,7 @@ class Engine:
             raise HarnessError(f"wait {step.seconds}: {matchers.render(value)} is not a number of seconds")
         return float(value)
 
-    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw | Handshake) -> float:
+    def _timeout(self, step: Send | Exchange | ExpectCall | Configure | Raw | Handshake | Connect) -> float:
         own = getattr(step, "timeout_s", None)
         if own is not None:
             return float(own)
@@ -1323,7 +1488,31 @@ def step_subject(step: Step) -> str:
         return _short(step.label, 40)
     if isinstance(step, Handshake):
         return f"{step.station_id} offering {' / '.join(step.subprotocols) or 'no subprotocol'}"
+    if isinstance(step, Connect):
+        return f"{step.station_id} {_describe_connect(step)}, expecting it {step.expect}"
     return ""
+
+
+def _describe_connect(step: Connect) -> str:
+    """How a connect step's connection differs from the station's own, in words."""
+    parts = [f"on the profile-{step.profile} endpoint" if step.profile is not None else "on the station's endpoint"]
+    if step.auth == "none":
+        parts.append("without Basic credentials")
+    elif step.auth == "target":
+        parts.append("with the target's (initial) password")
+    if step.username is not None:
+        parts.append(f"as user {step.username!r}")
+    if step.password is not None:
+        parts.append("with another password")
+    if step.certificate != "station":
+        parts.append(
+            "without a client certificate" if step.certificate == "none" else f"with the {step.certificate} certificate"
+        )
+    if step.tls_version is not None:
+        parts.append(f"offering TLS {step.tls_version} at most")
+    if step.check_tls:
+        parts.append("after checking its TLS properties")
+    return ", ".join(parts)
 
 
 def _unexpected_error(action: str, frame: CallError) -> ConformanceFailure:

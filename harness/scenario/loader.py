@@ -31,6 +31,7 @@ from harness.outcomes import ScenarioError, ScenarioProblem
 from harness.scenario.model import (
     Act,
     Configure,
+    Connect,
     Exchange,
     ExpectCall,
     ExpectNoCall,
@@ -66,6 +67,8 @@ BUILTIN_VARIABLES = (
     "expired_token",
     "invalid_token",
     "id_tag_parent",
+    "station.basic_auth_password",
+    "station.security_profile",
     *(f"tokens.{kind}.{state}" for kind in TOKEN_TYPES for state in TOKEN_STATES),
     *TEST_DATA_VARIABLES,
     *TIME_VARIABLES,
@@ -81,11 +84,11 @@ _CLEANUP_KINDS = ("trigger", "configure", "act")
 _PATTERN_FIELDS = {
     "send": ("expect", "should"),
     "exchange": ("request", "expect", "should"),
-    "expect_call": ("match",),
+    "expect_call": ("match", "station_answer"),
     "raw": ("expect",),
 }
 _RAW_EXPECTATIONS = ("expect_error", "expect", "expect_silence_s", "expect_close")
-_HANDSHAKE_EXPECTATIONS = ("expect_status", "expect_subprotocol", "expect_close")
+_HANDSHAKE_EXPECTATIONS = ("expect_status", "expect_subprotocol", "expect_close", "expect_refusal")
 _VARIABLE_FIELDS = ("payload", "expect", "should", "match", "request", "reply", "token", "connector", "wait")
 _CONSTRAINT_KEYS = frozenset({"schema", "absent", "optional", "not", "after", "equals", "default"})
 _RESOLVED_CONSTRAINT_KEYS = frozenset({"not", "after", "equals", "default"})  # values compared with, so resolved
@@ -667,6 +670,12 @@ class _Semantics:
                     f"a handshake step needs exactly one of {', '.join(_HANDSHAKE_EXPECTATIONS)}"
                     + (f"; it has {', '.join(given)}" if given else ""),
                 )
+        if kind == "expect_call" and "station_answer" in step and ("reply" in step or "reply_error" in step):
+            self._document.problem(
+                (*path, "station_answer"), "station_answer judges the station's own answer: drop reply", at_key=True
+            )
+        if kind == "connect" and step.get("auth") == "none" and ("username" in step or "password" in step):
+            self._document.problem(path, "a connect step with 'auth: none' sends no username or password")
         if kind == "act" and "simulated_offline_s" in step and action != "go_online":
             self._document.problem(
                 (*path, "simulated_offline_s"), "simulated_offline_s goes with 'act: go_online' only", at_key=True
@@ -1076,6 +1085,7 @@ def _build_step(ref: _StepRef) -> Step:
             match=raw.get("match"),
             reply=raw.get("reply"),
             reply_error=raw.get("reply_error"),
+            station_answer=raw.get("station_answer"),
             capture=raw.get("capture", {}),
             timeout_s=_number(raw.get("timeout_s")),
         )
@@ -1106,7 +1116,22 @@ def _build_step(ref: _StepRef) -> Step:
             expect_status=raw.get("expect_status"),
             expect_subprotocol=raw.get("expect_subprotocol"),
             expect_close=bool(raw.get("expect_close", False)),
+            expect_refusal=bool(raw.get("expect_refusal", False)),
             should=raw.get("level") == "should",
+            timeout_s=_number(raw.get("timeout_s")),
+        )
+    if kind == "connect":
+        return Connect(
+            **common,
+            station_id=raw["connect"],
+            expect=raw["expect"],
+            profile=raw.get("profile"),
+            auth=raw.get("auth", "station"),
+            username=raw.get("username"),
+            password=raw.get("password"),
+            certificate=raw.get("certificate", "station"),
+            tls_version=raw.get("tls_version"),
+            check_tls=bool(raw.get("check_tls", False)),
             timeout_s=_number(raw.get("timeout_s")),
         )
     if kind == "expect_no_call":

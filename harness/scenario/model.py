@@ -33,7 +33,10 @@ ACTS = (
     "go_online",
 )
 
-CONFIGURE_OPERATIONS = ("boot_answer",)
+# boot_answer: how the CSMS answers BootNotification (AQ-1); basic_auth_password, security_profile: a station's
+# credentials and profile as the CSMS keeps them, set back in the cleanup of a case that changed them over OCPP
+# (TC_073, TC_083: a profile is never lowered over OCPP, A00.FR.005).
+CONFIGURE_OPERATIONS = ("boot_answer", "basic_auth_password", "security_profile")
 
 PARAMETERS = ("token_type",)
 
@@ -98,6 +101,7 @@ class ExpectCall(Step):
     match: Any = None
     reply: Mapping[str, Any] | None = None
     reply_error: str | None = None
+    station_answer: Any = None  # the station's own answer must match it: it judged the CALL (a chain, hash data)
     capture: Mapping[str, str] = field(default_factory=dict)
     timeout_s: float | None = None
 
@@ -180,7 +184,37 @@ class Handshake(Step):
     expect_status: int | None = None
     expect_subprotocol: str | None = None
     expect_close: bool = False
+    expect_refusal: bool = (
+        False  # either of OCPP-J 1.6 §3.2's ways: an HTTP status >= 400, or 101 without one, then close
+    )
     should: bool = False
+    timeout_s: float | None = None
+
+
+CONNECT_AUTH = ("station", "target", "none")
+CONNECT_CERTIFICATES = ("station", "none", "untrusted", "expired", "wrong_cn")
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Connect(Step):
+    """A connection of its own, apart from the station's, for ``station_id``, made as the station would make it
+    now but for what the step changes: the endpoint of security ``profile``; the Basic credentials ``auth``
+    (``station``: the station's now, ``target``: the password the target gives it, the old one after a change,
+    ``none``, or ``username``/``password`` in place of the station's); the client ``certificate`` (``station``,
+    ``none``, or one of the test PKI's bad ones); the highest ``tls_version`` offered. The CSMS must upgrade it
+    (``expect: accepted``) or refuse it before any OCPP message (``refused``: an HTTP status, or a TLS handshake
+    it aborts). ``check_tls``: the endpoint's TLS properties are checked one by one first (TC_086, TC_087)."""
+
+    station_id: str
+    expect: Literal["accepted", "refused"]
+    profile: int | None = None
+    auth: str = "station"
+    username: str | None = None
+    password: str | None = None
+    certificate: str = "station"
+    tls_version: str | None = None
+    check_tls: bool = False
     timeout_s: float | None = None
 
 
@@ -195,6 +229,7 @@ _KIND_BY_CLASS: dict[type[Step], str] = {
     ExpectNoCall: "expect_no_call",
     Raw: "raw",
     Handshake: "handshake",
+    Connect: "connect",
 }
 
 

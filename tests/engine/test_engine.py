@@ -524,3 +524,55 @@ def test_a_callerror_fails_the_step_that_checks_that_exchange(tmp_path: Path) ->
         ("StatusNotification", "passed"),
         ("StopTransaction", "failed"),
     ]
+
+
+def bare_engine(tmp_path: Path, steps: str) -> Engine:
+    """An engine for ``steps`` that the test drives input by input (station CP_1, connector 1, t = 1000 s)."""
+    return Engine(
+        scenario(tmp_path, steps),
+        station_spec=StationSpec(station_id="CP_1"),
+        variables=VARIABLES,
+        settings=EngineSettings(station_id="CP_1", connector_id=1),
+        now=1000.0,
+    )
+
+
+def test_the_station_answer_to_a_csms_call_is_judged_and_captured(tmp_path: Path) -> None:
+    """``station_answer``: the station judged the CALL itself (a DeleteCertificate whose hash data names nothing it
+    holds is NotFound, M04.FR.04), and ``response.`` captures what it answered."""
+    hash_data = {"hashAlgorithm": "SHA256", "issuerNameHash": "00", "issuerKeyHash": "11", "serialNumber": "FFF"}
+    steps = (
+        BOOT
+        + """
+  - trigger: DeleteCertificate
+    payload:
+      certificateHashData: {hashAlgorithm: SHA256, issuerNameHash: "00", issuerKeyHash: "11", serialNumber: FFF}
+  - expect_call: DeleteCertificate
+    station_answer: {status: Accepted}
+    capture: {answered: response.status}
+"""
+    )
+    outcome = run(tmp_path, steps, on_request=csms_sends("DeleteCertificate", {"certificateHashData": hash_data}))
+    assert outcome.outcome is not None and outcome.outcome.verdict is Verdict.FAIL
+    assert outcome.outcome.message == (
+        'the station did not take the CSMS\'s DeleteCertificate: its answer {"status": "NotFound"} does not match: '
+        'status: expected "Accepted", got "NotFound"'
+    )
+    passing = steps.replace("station_answer: {status: Accepted}", "station_answer: {status: NotFound}")
+    engine = run(tmp_path, passing, on_request=csms_sends("DeleteCertificate", {"certificateHashData": hash_data}))
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.PASS, engine.outcome
+    assert engine.variables["answered"] == "NotFound"
+
+
+def test_a_reconnection_refused_after_the_station_was_admitted_is_the_csms_failing(tmp_path: Path) -> None:
+    """HTTP 401/403 to a reconnection within the case (a new password refused, TC_073, A01.FR.03) FAILs; refused at
+    the first connection it is the target's doing (ERROR)."""
+    engine = bare_engine(tmp_path, BOOT)
+    engine.connection_failed(1000.1, url="ws://x/ocpp/CP_1", detail="HTTP 401 during the websocket handshake")
+    assert engine.outcome is not None and engine.outcome.verdict is Verdict.ERROR
+    later = bare_engine(tmp_path, BOOT + "\n  - wait: 5\n")
+    later.connection_opened(1000.0, url="ws://x/ocpp/CP_1", subprotocol="ocpp1.6")
+    later.connection_closed(1000.5, by_peer=False, detail="station reconnects")
+    later.connection_failed(1001.0, url="ws://x/ocpp/CP_1", detail="HTTP 401 during the websocket handshake")
+    assert later.outcome is not None and later.outcome.verdict is Verdict.FAIL, later.outcome
+    assert later.outcome.message.startswith("the CSMS refused the station's reconnection to ws://x/ocpp/CP_1")

@@ -113,17 +113,9 @@ def test_an_offline_station_comes_back_and_delivers_before_the_case_ends(tmp_pat
 
 
 def test_nothing_is_traced_before_the_runtime_reports_it_sent(tmp_path: Path) -> None:
-    from harness.scenario.engine import Engine, EngineSettings
-    from simulator.model import StationSpec
-    from tests.engine.test_engine import VARIABLES, scenario
+    from tests.engine.test_engine import bare_engine
 
-    engine = Engine(
-        scenario(tmp_path, BOOT),
-        station_spec=StationSpec(station_id="CP_1"),
-        variables=VARIABLES,
-        settings=EngineSettings(station_id="CP_1", connector_id=1),
-        now=1000.0,
-    )
+    engine = bare_engine(tmp_path, BOOT)
     engine.connection_opened(1000.0, url="ws://test/ocpp/CP_1", subprotocol="ocpp1.6")
     [boot] = engine.data_to_send()
     assert [record.direction for record in engine.records] == ["*"]

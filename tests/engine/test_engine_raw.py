@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.results import Verdict
-from harness.scenario.engine import DriverOutcome, HandshakeReply, RawFrame
+from harness.scenario.engine import ConnectReply, DriverOutcome, HandshakeReply, RawFrame, TlsProperty
 from tests.engine.test_engine import BOOT, run
 
 BAD_JSON = '\'[2,"rb-1","Heartbeat",{\''
@@ -174,19 +174,11 @@ def test_expand_repeats_text_and_reports_keep_it_short(tmp_path: Path) -> None:
     assert len(raw_record.label) < 200  # the text as written, not the 100 kB frame
 
 
-def handshake_engine(tmp_path: Path, options: str) -> Any:
-    from harness.scenario.engine import Engine, EngineSettings
-    from simulator.model import StationSpec
-    from tests.engine.test_engine import VARIABLES, scenario
+def probe_engine(tmp_path: Path, options: str, *, kind: str = "handshake") -> Any:
+    """An engine whose one step is a ``handshake`` (or ``connect``) of ``${station_id}`` with ``options``."""
+    from tests.engine.test_engine import bare_engine
 
-    steps = f"\n  - handshake: ${{station_id}}\n    {options}\n"
-    return Engine(
-        scenario(tmp_path, steps),
-        station_spec=StationSpec(station_id="CP_1"),
-        variables=VARIABLES,
-        settings=EngineSettings(station_id="CP_1", connector_id=1),
-        now=1000.0,
-    )
+    return bare_engine(tmp_path, f"\n  - {kind}: ${{station_id}}\n    {options}\n")
 
 
 @pytest.mark.parametrize(
@@ -227,7 +219,7 @@ def test_a_handshake_step_judges_the_answer_before_the_upgrade(
 ) -> None:
     """OCPP-J 1.6 §3.2: the status, exactly one offered subprotocol, or no header and a close; the probe runs before
     the station is switched on (the request is the engine's first output, no connection wanted yet)."""
-    engine = handshake_engine(tmp_path, options)
+    engine = probe_engine(tmp_path, options)
     assert not engine.wants_connection()
     [request] = engine.driver_requests()
     assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "handshake", "CP_1")
@@ -237,3 +229,71 @@ def test_a_handshake_step_judges_the_answer_before_the_upgrade(
     if message is not None:
         assert (engine.outcome.message or "").startswith(message), engine.outcome.message
     assert [w.category for w in engine.warnings] == (["should"] if "should" in options else [])
+
+
+@pytest.mark.parametrize(
+    ("options", "reply", "verdict", "message"),
+    [
+        ("expect: refused\n    auth: none", ConnectReply(False, 401), Verdict.PASS, None),
+        ("expect: refused\n    certificate: untrusted", ConnectReply(False, None, "TLS aborted"), Verdict.PASS, None),
+        (
+            "expect: refused\n    password: WRONG_PASSWORD_0001",
+            ConnectReply(True, 101),
+            Verdict.FAIL,
+            "the CSMS upgraded a connection on the station's endpoint, with another password",
+        ),
+        ("expect: accepted\n    profile: 2", ConnectReply(True, 101), Verdict.PASS, None),
+        (
+            "expect: accepted",
+            ConnectReply(False, 403, "forbidden"),
+            Verdict.FAIL,
+            "the CSMS refused a connection on the station's endpoint (refused with HTTP 403: forbidden)",
+        ),
+        (
+            "expect: accepted\n    check_tls: true",
+            ConnectReply(
+                True, 101, properties=(TlsProperty("TLS version", False, "TLS 1.2", "TLSv1.1", "A00.FR.312"),)
+            ),
+            Verdict.FAIL,
+            "the TLS endpoint fails TLS version: expected TLS 1.2, got TLSv1.1 (A00.FR.312)",
+        ),
+    ],
+)
+def test_a_connect_step_asks_for_its_connection_and_judges_what_became_of_it(
+    tmp_path: Path, options: str, reply: ConnectReply, verdict: Verdict, message: str | None
+) -> None:
+    """The connect step is a driver request the runtime performs (harness.connect), before the station is switched
+    on; the engine judges the reply alone: upgraded or refused as expected, and every TLS property that failed."""
+    engine = probe_engine(tmp_path, options, kind="connect")
+    assert not engine.wants_connection()
+    [request] = engine.driver_requests()
+    assert (request.kind, request.name, request.payload["station_id"]) == ("configure", "connect", "CP_1")
+    assert request.payload["check_tls"] is ("check_tls" in options)
+    engine.driver_done(request.request_id, DriverOutcome(True, connect=reply), 1000.1)
+    engine.tick(1010.0)
+    assert engine.outcome is not None and engine.outcome.verdict is verdict, engine.outcome
+    if message is not None:
+        assert (engine.outcome.message or "").startswith(message), engine.outcome.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict", "seen"),
+    [
+        (HandshakeReply(400), Verdict.PASS, "with HTTP 400"),
+        (HandshakeReply(101, (), 1002), Verdict.PASS, "closed it (1002)"),
+        (HandshakeReply(101, ()), Verdict.FAIL, None),
+        (HandshakeReply(101, ("ocpp0.1",), 1000), Verdict.FAIL, None),
+    ],
+)
+def test_a_refusal_either_way_passes_and_says_which_on_the_octt_axis(
+    tmp_path: Path, reply: HandshakeReply, verdict: Verdict, seen: str | None
+) -> None:
+    """TC_088_CSMS: a refused upgrade or OCPP-J 1.6 §3.2's 101 without the header and a close."""
+    engine = probe_engine(tmp_path, "subprotocols: [ocpp0.1]\n    expect_refusal: true")
+    [request] = engine.driver_requests()
+    assert request.payload["await_close"] is True
+    engine.driver_done(request.request_id, DriverOutcome(True, handshake=reply), 1000.1)
+    engine.tick(1010.0)
+    assert engine.outcome is not None and engine.outcome.verdict is verdict, engine.outcome
+    octt = [w.message for w in engine.warnings if w.category == "octt"]
+    assert (seen is None and octt == []) or (len(octt) == 1 and seen in octt[0]), octt

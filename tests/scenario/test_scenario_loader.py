@@ -361,7 +361,7 @@ def test_load_scenarios_walks_directories_skips_states_and_keeps_going(write: Wr
     assert [str(problem) for problem in found] == [
         "scenarios/core/TC_BAD.yaml:4:9: step has no kind key ('wiat' is unknown; did you mean 'wait'?); "
         "a step takes exactly one of: send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, "
-        "handshake, use"
+        "handshake, connect, use"
     ]
     assert validate_paths(["scenarios/core/TC_A.yml", "scenarios/core/TC_B.yaml"]) == []
 

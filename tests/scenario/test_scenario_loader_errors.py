@@ -11,7 +11,7 @@ from harness.suite import shipped_scenarios
 WriteFile = Callable[[str, str], str]
 Problems = Callable[[str], list[str]]
 
-KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, handshake, use"
+KINDS = "send, exchange, expect_call, trigger, configure, act, wait, expect_no_call, raw, handshake, connect, use"
 
 
 def test_unknown_top_level_key_suggests_the_right_one(write: WriteFile, problems: Problems) -> None:
@@ -326,7 +326,7 @@ def test_capture_names_and_paths(write: WriteFile, problems: Problems) -> None:
           - exchange: StartTransaction
             capture: {token: request.idTag, TxId: response.transactionId, tx: resp.transactionId}
           - expect_call: RemoteStopTransaction
-            capture: {stop: response.status}
+            capture: {stop: answer.status}
         """,
     )
     assert problems(path) == [
@@ -334,8 +334,8 @@ def test_capture_names_and_paths(write: WriteFile, problems: Problems) -> None:
         "TC_A.yaml:6:37: invalid key 'TxId': capture names must be lowercase identifiers (^[a-z_][a-z0-9_]*$)",
         "TC_A.yaml:6:71: capture 'tx' must be a path 'request.a.b' or 'response.a.b', like "
         "'response.transactionId'; got 'resp.transactionId'",
-        "TC_A.yaml:8:21: capture 'stop' must be a path into the CSMS request, like 'request.transactionId'; "
-        "got 'response.status'",
+        "TC_A.yaml:8:21: capture 'stop' must be a path into the CSMS request or the station's answer, like "
+        "'request.transactionId'; got 'answer.status'",
     ]
 
 
@@ -673,9 +673,9 @@ def test_a_handshake_step_needs_exactly_one_expectation(write: WriteFile, proble
     )
     assert problems(path) == [
         "scenarios/robustness/TC_H.yaml:5:5: a handshake step needs exactly one of expect_status, expect_subprotocol, "
-        "expect_close",
+        "expect_close, expect_refusal",
         "scenarios/robustness/TC_H.yaml:6:5: a handshake step needs exactly one of expect_status, expect_subprotocol, "
-        "expect_close; it has expect_status, expect_close",
+        "expect_close, expect_refusal; it has expect_status, expect_close",
     ]
 
 
