@@ -742,7 +742,22 @@ def _test_data(r: _Reader, raw: Any, *, profiles: tuple[str, ...], bundled: bool
                     "the target claims FirmwareManagement, so say where the CSMS makes the station "
                     f"{'download firmware' if name == 'firmware_url' else 'upload diagnostics'} (TC_044, TC_045)",
                 )
+    if "Security" in profiles and not bundled:
+        for name, need in _SECURITY_TEST_DATA.items():
+            if getattr(data, name) is None:
+                raise r.fail(f"test_data.{name}", f"the target claims Security, so give {need}")
     return data
+
+
+# What the Security cases take from a target's test data (a bundled target's come from the PKI it generates).
+_SECURITY_TEST_DATA = {
+    "root_certificate": "the root certificate file the CSMS has the station install (TC_075, TC_078, TC_080, TC_081)",
+    "additional_root_certificate": "a second root certificate file, installed and deleted again (TC_076)",
+    "firmware_url": "where the CSMS makes the station download signed firmware (TC_080, TC_081)",
+    "firmware_signature": "the base64 signature of that firmware image (TC_080)",
+    "firmware_signing_certificate": "the certificate file that signed the firmware (TC_080, TC_081)",
+    "log_location": "where the CSMS makes the station upload its security log (TC_079)",
+}
 
 
 def _auth(r: _Reader, raw: Any, headers: Mapping[str, Any]) -> Auth | None:

@@ -116,6 +116,11 @@ def test_unknown_connector_is_the_first_connector_id_the_station_does_not_have()
             "station download firmware (TC_044, TC_045)",
         ),
         (
+            {"profiles": ["Core", "Security"]},
+            "t.yaml: test_data.root_certificate: the target claims Security, so give the root certificate file the "
+            "CSMS has the station install (TC_075, TC_078, TC_080, TC_081)",
+        ),
+        (
             {"stations": {"default": {"id": "CP_1", "optional_fields": "no"}}},
             "t.yaml: stations.default.optional_fields: expected true or false, got 'no'",
         ),
@@ -125,6 +130,26 @@ def test_mistakes_name_the_file_and_key(changes: dict[str, Any], message: str) -
     with pytest.raises(TargetError) as raised:
         parse_target(minimal(**changes), "t.yaml")
     assert str(raised.value) == message
+
+
+def test_a_security_target_names_each_piece_of_test_data_it_lacks(tmp_path: Path) -> None:
+    """Found when the target loads, not as an ERROR in the middle of the run (the Security cases' ${test.*})."""
+    pem = tmp_path / "root.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    complete = {
+        "root_certificate": str(pem),
+        "additional_root_certificate": str(pem),
+        "firmware_url": "https://files.example.com/fw.bin",
+        "firmware_signature": "c2lnbmF0dXJl",
+        "firmware_signing_certificate": str(pem),
+        "log_location": "https://files.example.com/logs/",
+    }
+    target = parse_target(minimal(profiles=["Core", "Security"], test_data=complete), "t.yaml")
+    assert target.test_data.log_location == "https://files.example.com/logs/"
+    for name in complete:
+        lacking = {key: value for key, value in complete.items() if key != name}
+        with pytest.raises(TargetError, match=rf"^t\.yaml: test_data\.{name}: the target claims Security, so give "):
+            parse_target(minimal(profiles=["Core", "Security"], test_data=lacking), "t.yaml")
 
 
 def test_yaml_errors_carry_the_position(tmp_path: Path) -> None:
