@@ -7,6 +7,7 @@ Servers run in processes of their own, so that a figure never mixes the server's
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -102,6 +103,8 @@ def server(kind: str, *, core: int | None = None, db: Path | None = None, uvloop
         raise_file_limit()
         pin(core)
 
+    if uvloop and importlib.util.find_spec("uvloop") is None:
+        raise SystemExit("error: --uvloop needs uvloop, which ocpp-harness does not install: pip install uvloop")
     if kind == "csms":
         assert db is not None
         run = "import sys, uvloop; uvloop.install(); " if uvloop else "import sys; "
