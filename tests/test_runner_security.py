@@ -6,7 +6,6 @@ next connection on (whitepaper A01, TC_073)."""
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from csms.pki import PkiFiles, server_ssl_context
 from harness.config import parse_target
 from harness.results import Verdict
 from harness.session import Case, replay_case
-from tests.engine.test_engine import BOOT, COMPLIANT, scenario
+from tests.engine.test_engine import BOOT, scenario
 from tests.test_runner import FakeCsms
 
 OLD, NEW = "old-password-0001", "new-password-0002"  # 17 bytes each (whitepaper A00.FR.205: 16 to 20)
@@ -40,14 +39,6 @@ class TlsCsms(FakeCsms):
         subject = dict(item[0] for item in peer["subject"]) if peer else None
         self.client_subjects.append(subject.get("commonName") if subject else None)
         return None
-
-    async def handler(self, connection: ServerConnection) -> None:
-        self.connection = connection
-        async for text in connection:
-            frame = json.loads(text)
-            self.received.append(frame)
-            if frame[0] == 2:
-                await connection.send(json.dumps([3, frame[1], COMPLIANT.get(frame[2], {})]))
 
 
 @pytest.fixture(params=[2, 3])
