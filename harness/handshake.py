@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from harness.config import Target
 from harness.drivers import Driver
 from harness.scenario.engine import CONNECT, HANDSHAKE, DriverOutcome, HandshakeReply
+from simulator.transport import LinkSettings
 
 if TYPE_CHECKING:
     from harness.results import Verdict
@@ -116,22 +117,20 @@ async def _close_code(reader: asyncio.StreamReader, timeout_s: float) -> int | N
 
 class HandshakeProbes:
     """The case's driver, with the engine's ``handshake`` requests performed here against ``ws_url`` (with the
-    station's ``headers`` and, for wss, its ``ssl_context``), and its ``connect`` requests by ``connect``
-    (:mod:`harness.connect`)."""
+    headers and, for wss, the TLS context of the station's connection at that moment, as ``link`` gives them),
+    and its ``connect`` requests by ``connect`` (:mod:`harness.connect`)."""
 
     def __init__(
         self,
         driver: Driver,
         *,
         ws_url: str,
-        headers: Mapping[str, str],
-        ssl_context: ssl.SSLContext | None = None,
+        link: Callable[[], LinkSettings],
         connect: Callable[[dict[str, Any]], Awaitable[DriverOutcome]] | None = None,
     ) -> None:
         self._driver = driver
         self._ws_url = ws_url
-        self._headers = dict(headers)
-        self._ssl_context = ssl_context
+        self._link = link
         self._connect = connect
 
     async def trigger(self, *, station_id: str, action: str, payload: dict[str, Any]) -> DriverOutcome:
@@ -144,14 +143,15 @@ class HandshakeProbes:
             return await self._driver.configure(station_id=station_id, operation=operation, payload=payload)
         url = f"{self._ws_url}/{quote(str(payload['station_id']), safe='')}"
         lines = [str(line) for line in payload["subprotocols"]]
+        link = self._link()
         try:
             reply = await probe(
                 url,
                 protocol_lines=lines,
-                headers=self._headers,
+                headers=link.headers,
                 timeout_s=float(payload["timeout_s"]),
                 await_close=bool(payload["await_close"]),
-                ssl_context=self._ssl_context,
+                ssl_context=link.ssl_context,
             )
         except (OSError, TimeoutError) as exc:
             return DriverOutcome(False, f"{type(exc).__name__} {exc}".strip(), request=HANDSHAKE, method="GET", url=url)

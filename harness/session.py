@@ -444,7 +444,6 @@ async def replay_case(
         inherited_transactions=inherited_transactions,
     )
     links = link_factory(target, station)
-    first = links(engine.connection_settings(clock.now()))
 
     async def connect(payload: dict[str, Any]) -> DriverOutcome:
         settings = engine.connection_settings(clock.now())
@@ -453,8 +452,7 @@ async def replay_case(
     probes = HandshakeProbes(
         driver,
         ws_url=target.endpoint(station).ws_url,
-        headers=first.headers,
-        ssl_context=first.ssl_context,
+        link=lambda: links(engine.connection_settings(clock.now())),
         connect=connect,
     )
     await replay(engine, links=links, driver=probes, clock=clock, on_record=on_record)
