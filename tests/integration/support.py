@@ -22,6 +22,7 @@ from websockets.typing import Subprotocol
 
 from csms.app import CsmsServer
 from harness.config import BUNDLED_DIAGNOSTICS_PATH, BUNDLED_FIRMWARE_PATH
+from harness.scenario.model import PROFILES
 
 # (frame from the CSMS, the station's CALLs by id as [action, payload]) -> replacement frame text, several frame
 # texts to send in its place (e.g. an unsolicited CALL after it), or None to drop it.
@@ -216,15 +217,7 @@ def target_document(
     retried), hence the short ``cleanup_s``."""
     return {
         "name": "bundled CSMS behind a test proxy",
-        "profiles": [
-            "Core",
-            "FirmwareManagement",
-            "LocalAuthListManagement",
-            "SmartCharging",
-            "RemoteTrigger",
-            "Reservation",
-            "Robustness",
-        ],
+        "profiles": [p for p in PROFILES if p != "Security"],  # the Security cases have their own TLS rig
         "additional_questions": ["AQ-1"],
         "endpoints": {"profile_0": {"ws_url": ws_url, "api_url": api_url}},
         "stations": {"default": {"id": "CP_1", "connectors": 2, "connector": 2}, "boot": {"id": "CP_BOOT"}},
